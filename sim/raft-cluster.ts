@@ -1,0 +1,317 @@
+/**
+ * A simulated controller quorum: voters and observers running the production `RaftNode` on one
+ * scheduler, a simulated network and one simulated disk per machine. Faults are methods that read like
+ * the failure they model (`crash`, `powerLoss`, `wipeDisk`, `pause`, `network.partition`, ...), so
+ * scenario tests read like their source.
+ *
+ * Every random choice comes from streams forked off one seeded PRNG in a fixed order, so a seed and a
+ * sequence of calls replay bit for bit.
+ */
+import { assert } from '../src/util/assert.js';
+import { SeededRandom } from '../src/util/random.js';
+import type { RaftCore, RaftOptions } from '../src/raft/raft-core.js';
+import { RaftNode, type Committed } from '../src/raft/raft-node.js';
+import { NO_NODE, type Message, type NodeId } from '../src/raft/types.js';
+import { HashStateMachine } from './hash-state-machine.js';
+import { DEFAULT_PROFILE, SimNetwork } from './network.js';
+import { RaftChecker, type CheckedNode } from './raft-checker.js';
+import { Scheduler, type ScopedClock } from './scheduler.js';
+import { SimDisk } from './sim-raft-storage.js';
+import { Trace } from './trace.js';
+
+export interface RaftClusterOptions {
+  readonly seed: number;
+  readonly voters: number;
+  readonly observers?: number;
+  readonly trace?: boolean;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  readonly tickMs?: number;
+  readonly electionTimeoutTicks?: number;
+  readonly snapshotEntries?: number;
+  readonly snapshotTrailingEntries?: number;
+  readonly diskLatencyMs?: { min: number; max: number };
+  /** Replaces the Raft core (deliberately broken cores prove the checker works). */
+  readonly createCore?: (options: RaftOptions, initial: ConstructorParameters<typeof RaftCore>[1]) => RaftCore;
+}
+
+/** One simulated machine: its disk, its clock, and the process running on it (if any). */
+export class SimMachine implements CheckedNode {
+  node: RaftNode | undefined;
+  incarnation = 0;
+  /** Messages that arrived while the process was paused (SIGSTOP): delivered on resume. */
+  readonly held: Message[] = [];
+  paused = false;
+  /** Set after a disk wipe: the next start is a recovering voter. */
+  recovering = false;
+
+  constructor(
+    readonly id: NodeId,
+    readonly isVoter: boolean,
+    readonly disk: SimDisk,
+    readonly clock: ScopedClock,
+    readonly stateMachine: () => HashStateMachine,
+  ) {}
+
+  core(): RaftCore | undefined {
+    return this.node !== undefined && !this.node.isStopped ? this.node.inspect() : undefined;
+  }
+
+  /** Wiped and not yet caught up (see raft-core.ts, `recovering`). */
+  get isRecovering(): boolean {
+    return this.recovering || this.disk.durableHardState().recovering === true || (this.core()?.recovering ?? false);
+  }
+
+  get isUp(): boolean {
+    return this.node !== undefined && !this.node.isStopped;
+  }
+}
+
+export class RaftCluster {
+  readonly scheduler: Scheduler;
+  readonly network: SimNetwork<Message>;
+  readonly checker: RaftChecker;
+  readonly trace: Trace;
+  readonly machines = new Map<NodeId, SimMachine>();
+  readonly voterIds: NodeId[];
+  readonly observerIds: NodeId[];
+  private readonly random: SeededRandom;
+  private readonly nodeRandom: SeededRandom;
+  private readonly options: RaftClusterOptions;
+  private readonly machinesList: SimMachine[] = [];
+  private readonly stateMachines = new Map<NodeId, HashStateMachine>();
+
+  constructor(options: RaftClusterOptions) {
+    assert([1, 3, 5].includes(options.voters), 'voters must be 1, 3 or 5');
+    this.options = options;
+    this.random = new SeededRandom(options.seed);
+    const netRandom = this.random.fork();
+    const diskRandom = this.random.fork();
+    this.nodeRandom = this.random.fork();
+    this.scheduler = new Scheduler({ afterEvent: () => this.checker.afterEvent() });
+    this.trace = new Trace(this.scheduler, options.trace ?? false);
+    this.network = new SimNetwork<Message>({
+      scheduler: this.scheduler,
+      random: netRandom,
+      deliver: (m) => this.deliver(m),
+      profile: DEFAULT_PROFILE,
+    });
+    this.voterIds = Array.from({ length: options.voters }, (_, i) => i + 1);
+    this.observerIds = Array.from({ length: options.observers ?? 0 }, (_, i) => 101 + i);
+    const quorum = Math.floor(options.voters / 2) + 1;
+    this.checker = new RaftChecker(() => this.machinesList, () => this.scheduler.nowMs(), quorum);
+    for (const id of [...this.voterIds, ...this.observerIds]) {
+      const disk = new SimDisk({ clock: this.scheduler, random: diskRandom.fork(), writeLatencyMs: options.diskLatencyMs ?? { min: 0, max: 2 } });
+      const machine = new SimMachine(id, this.voterIds.includes(id), disk, this.scheduler.clockFor(`n${id}`), () => this.stateMachineOf(id));
+      disk.onDurable = (update) => this.checker.onDurable(machine, update);
+      this.machines.set(id, machine);
+      this.machinesList.push(machine);
+    }
+  }
+
+  machine(id: NodeId): SimMachine {
+    const m = this.machines.get(id);
+    assert(m !== undefined, `no node ${id}`);
+    return m;
+  }
+
+  /** Starts every machine's process. */
+  async startAll(): Promise<void> {
+    for (const m of this.machinesList) this.start(m.id);
+    await this.scheduler.runUntil({ until: () => this.machinesList.every((x) => x.isUp) , untilMs: this.scheduler.nowMs() + 1000 });
+  }
+
+  /** Starts the process on machine `id` (loading its disk); it joins when the load completes. */
+  start(id: NodeId): void {
+    const m = this.machine(id);
+    assert(!m.isUp, `n${id} is already running`);
+    m.incarnation++;
+    const incarnation = m.incarnation;
+    const recovering = m.recovering;
+    this.network.setDown(id, false);
+    this.trace.event('n%d starting (incarnation %d%s)', id, incarnation, recovering ? ', recovering' : '');
+    const sm = new HashStateMachine((entry) => this.checker.onApply(m, entry));
+    this.stateMachines.set(id, sm);
+    const starting = RaftNode.start({
+      id,
+      voters: this.voterIds,
+      random: this.nodeRandom.fork(),
+      clock: m.clock,
+      storage: m.disk.open(),
+      send: (msg) => {
+        this.checker.onSend(msg);
+        this.network.send(msg);
+      },
+      stateMachine: sm,
+      loggers: this.trace.loggersFor(),
+      tickMs: this.options.tickMs ?? 100,
+      electionTimeoutTicks: this.options.electionTimeoutTicks ?? 10,
+      preVote: this.options.preVote ?? true,
+      checkQuorum: this.options.checkQuorum ?? true,
+      snapshotEntries: this.options.snapshotEntries ?? 200,
+      snapshotTrailingEntries: this.options.snapshotTrailingEntries ?? 0,
+      recovering,
+      onFatal: (error) => {
+        this.trace.event('n%d crashed: %s', id, error instanceof Error ? error.message : String(error));
+        if (m.incarnation === incarnation) this.crash(id);
+      },
+      ...(this.options.createCore !== undefined ? { createCore: this.options.createCore } : {}),
+    });
+    starting.then(
+      (node) => {
+        if (m.incarnation !== incarnation) {
+          node.crash();
+          return;
+        }
+        m.node = node;
+        m.recovering = false; // the node made it durable before it started
+      },
+      (error: unknown) => {
+        // A crash while loading leaves the load pending forever. A full disk stops the start like
+        // any other write; anything else is a bug.
+        const message = error instanceof Error ? error.message : String(error);
+        if (message !== 'disk full') this.checker.violations.push(`n${id} failed to start: ${message}`);
+        this.trace.event('n%d failed to start: %s', id, message);
+        if (m.incarnation === incarnation) this.crash(id);
+      },
+    );
+  }
+
+  /** kill -9: the process dies; an in-flight disk write is lost, or torn. */
+  crash(id: NodeId, tornWrite = false): void {
+    const m = this.machine(id);
+    this.trace.event('n%d crash%s', id, tornWrite ? ' (torn write)' : '');
+    m.node?.crash();
+    m.node = undefined;
+    m.incarnation++;
+    m.clock.cancelAll();
+    m.clock.resume();
+    m.paused = false;
+    m.held.length = 0;
+    m.disk.crash({ tornWrite });
+    this.network.setDown(id, true);
+  }
+
+  /** Power loss on several machines at once: every in-flight write is lost or torn. */
+  powerLoss(ids: readonly NodeId[]): void {
+    this.trace.event('power loss on %s', ids.map((i) => `n${i}`).join(' '));
+    for (const id of ids) this.crash(id, true);
+  }
+
+  /** The machine's disk is replaced by an empty one; the node restarts as a recovering voter. */
+  wipeDisk(id: NodeId): void {
+    const m = this.machine(id);
+    this.trace.event('n%d disk wiped', id);
+    if (m.isUp) this.crash(id);
+    m.disk.wipe();
+    this.checker.onWipe(m);
+    m.recovering = m.isVoter;
+  }
+
+  /** SIGSTOP: timers and incoming messages wait until `resume`. */
+  pause(id: NodeId): void {
+    const m = this.machine(id);
+    if (!m.isUp || m.paused) return;
+    this.trace.event('n%d paused', id);
+    m.paused = true;
+    m.clock.pause();
+  }
+
+  resume(id: NodeId): void {
+    const m = this.machine(id);
+    if (!m.paused) return;
+    this.trace.event('n%d resumed', id);
+    m.paused = false;
+    m.clock.resume();
+    const held = m.held.splice(0);
+    for (const msg of held) m.node?.receive(msg);
+  }
+
+  /** Restarts every stopped machine, resumes paused ones, heals the network and disks. */
+  healAll(): void {
+    this.trace.event('heal all');
+    this.network.heal();
+    for (const m of this.machinesList) {
+      m.disk.full = false;
+      m.clock.rate = 1;
+      if (m.paused) this.resume(m.id);
+      if (!m.isUp && !this.isStarting(m)) this.start(m.id);
+    }
+  }
+
+  private isStarting(m: SimMachine): boolean {
+    return m.node === undefined && !this.network.isDown(m.id);
+  }
+
+  /** The leader with the highest term among running nodes, if any. */
+  leader(): NodeId | undefined {
+    let best: { id: NodeId; term: number } | undefined;
+    for (const m of this.machinesList) {
+      const core = m.core();
+      if (core !== undefined && core.role === 'leader' && (best === undefined || core.term > best.term)) best = { id: m.id, term: core.term };
+    }
+    return best?.id;
+  }
+
+  /** Proposes through node `id`; the checker learns of every acknowledgement. */
+  propose(id: NodeId, data: Uint8Array): Promise<Committed> {
+    const node = this.machine(id).node;
+    if (node === undefined) return Promise.reject(new Error(`n${id} is down`));
+    return node.propose(data).then((c) => {
+      this.checker.onAcknowledged(c.index, c.term, data);
+      return c;
+    });
+  }
+
+  stateMachineOf(id: NodeId): HashStateMachine {
+    const sm = this.stateMachines.get(id);
+    assert(sm !== undefined, `n${id} never started`);
+    return sm;
+  }
+
+  /** Runs until `until` holds or `ms` of virtual time pass; returns whether `until` held. */
+  async runFor(ms: number, until?: () => boolean): Promise<boolean> {
+    const result = await this.scheduler.runUntil({ untilMs: this.scheduler.nowMs() + ms, ...(until !== undefined ? { until } : {}) });
+    return result.reason === 'until';
+  }
+
+  /**
+   * Liveness: every machine is up, one leader leads every voter's term, and all nodes have applied
+   * the same commit index as the leader.
+   */
+  converged(): boolean {
+    const leaderId = this.leader();
+    if (leaderId === undefined) return false;
+    const leader = this.machine(leaderId).core() as RaftCore;
+    const commit = leader.log.commitIndex;
+    if (leader.log.termAt(commit) !== leader.term) return false;
+    for (const m of this.machinesList) {
+      const core = m.core();
+      if (core === undefined || m.paused) return false;
+      if (core.term !== leader.term || core.leader !== leaderId) return false;
+      if (core.log.commitIndex !== commit || core.log.appliedIndex !== commit) return false;
+    }
+    return true;
+  }
+
+  private deliver(msg: Message): void {
+    const m = this.machines.get(msg.to);
+    if (m === undefined || m.node === undefined) return;
+    if (m.paused) {
+      if (m.held.length < 10_000) m.held.push(msg);
+      return;
+    }
+    m.node.receive(msg);
+  }
+
+  /** For status lines: role/term/commit of each node. */
+  describe(): string {
+    return this.machinesList
+      .map((m) => {
+        const c = m.core();
+        if (c === undefined) return `n${m.id}:down`;
+        return `n${m.id}:${c.role[0]}${c.term}/${c.log.commitIndex}${c.leader === NO_NODE ? '' : `@${c.leader}`}`;
+      })
+      .join(' ');
+  }
+}
