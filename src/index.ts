@@ -1,1 +1,13 @@
-export const placeholder = 1;
+/**
+ * Skein's public surface. Today: the controller quorum's Raft (core, node loop, storage port and its
+ * LevelDB adapter) and the ports every deterministic core is built on. The client library, the node
+ * process and the CLI join as they land (see README.md).
+ */
+export * from './raft/index.js';
+export { LevelRaftStorage } from './raft/level-storage.js';
+export type { Clock, CancelTimer } from './util/clock.js';
+export { systemClock } from './util/clock.js';
+export type { Random } from './util/random.js';
+export { SeededRandom, systemRandom } from './util/random.js';
+export type { Logger, LoggerFactory } from './util/log.js';
+export { debugLoggers, silentLoggers } from './util/log.js';

@@ -136,6 +136,8 @@ export class RaftCore {
   private roleValue: Role;
   private leaderValue: NodeId = NO_NODE;
   private recoveringValue: boolean;
+  /** While recovering: the first leader's last index seen in this term; recovery ends once committed. */
+  private recoveryTarget: { term: Term; index: LogIndex } | undefined;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -644,7 +646,7 @@ export class RaftCore {
 
   private handleVoteResponse(m: VoteResponse): void {
     const expected = this.roleValue === 'pre-candidate' ? 'pre-vote-response' : 'vote-response';
-    if (m.type !== expected) return;
+    if (m.type !== expected || !this.isVoter(m.from)) return;
     this.votesReceived.set(m.from, m.granted);
     const outcome = this.tallyVotes();
     if (outcome === 'won') this.wonElection(this.roleValue === 'pre-candidate' ? 'pre-vote' : 'vote');
@@ -725,10 +727,13 @@ export class RaftCore {
   }
 
   private handleHeartbeat(m: HeartbeatRequest): void {
+    if (this.recoveringValue && this.recoveryTarget?.term !== this.termValue) {
+      this.recoveryTarget = { term: this.termValue, index: m.leaderLastIndex };
+    }
     if (m.commitIndex > this.log.commitIndex && this.log.matchTerm(m.commitIndex, m.commitTerm)) {
       this.log.commitTo(m.commitIndex);
-      this.maybeFinishRecovery();
     }
+    this.maybeFinishRecovery();
     this.send({ type: 'heartbeat-response', from: this.id, to: m.from, term: this.termValue, lastIndex: this.log.lastIndex() });
   }
 
@@ -755,12 +760,21 @@ export class RaftCore {
   }
 
   /**
-   * A recovering voter rejoins elections once it holds an entry committed in the current term: the
-   * leader that committed it held every earlier committed entry (leader completeness). It may have
-   * voted in this term before its disk was lost, so it records a vote for itself: it grants none here.
+   * A recovering voter rejoins elections once it has committed everything its leader held when they
+   * first spoke in this term (`recoveryTarget`). Whatever the node acknowledged before its disk was
+   * lost is in that leader's log: the leader sent it, or — elected while this node abstained — it won
+   * the votes of a majority that overlaps every commit quorum in a node other than this one. The node
+   * may have voted in this term before the loss, so it records a vote for itself: it grants none here.
    */
   private maybeFinishRecovery(): void {
-    if (this.recoveringValue && this.log.termAt(this.log.commitIndex) === this.termValue) {
+    const target = this.recoveryTarget;
+    if (
+      this.recoveringValue &&
+      target !== undefined &&
+      target.term === this.termValue &&
+      this.log.commitIndex >= target.index &&
+      this.log.termAt(this.log.commitIndex) === this.termValue
+    ) {
       this.recoveringValue = false;
       if (this.voteValue === NO_NODE) this.voteValue = this.id;
       this.logger('n%d [term %d] recovered: caught up to commit %d', this.id, this.termValue, this.log.commitIndex);
@@ -779,16 +793,16 @@ export class RaftCore {
       return;
     }
     const wasPaused = pr.isPaused();
-    if (pr.maybeUpdate(m.index)) {
-      if (pr.state === 'probe') pr.becomeReplicate();
-      else if (pr.state === 'snapshot' && pr.matchIndex >= pr.pendingSnapshotIndex) pr.becomeProbe();
-      if (pr.isVoter && this.maybeCommit()) this.broadcastAppend();
-      else if (wasPaused || pr.nextIndex <= this.log.lastIndex()) this.sendAppend(pr.id);
-      if (pr.id === this.leadTransferee && pr.matchIndex === this.log.lastIndex()) {
-        this.send({ type: 'timeout-now', from: this.id, to: pr.id, term: this.termValue });
-      }
-    } else if (wasPaused && !pr.isPaused()) {
-      this.sendAppend(pr.id);
+    const updated = pr.maybeUpdate(m.index);
+    const current = m.index === pr.matchIndex; // answers our latest append, not an older one
+    // A probe that was answered (even with nothing new, e.g. right after a snapshot) means we know
+    // where the follower stands: stream to it.
+    if (current && pr.state === 'probe') pr.becomeReplicate();
+    else if (pr.state === 'snapshot' && pr.matchIndex >= pr.pendingSnapshotIndex) pr.becomeProbe();
+    if (updated && pr.isVoter && this.maybeCommit()) this.broadcastAppend();
+    else if ((wasPaused && !pr.isPaused()) || pr.nextIndex <= this.log.lastIndex()) this.sendAppend(pr.id);
+    if (current && pr.id === this.leadTransferee && pr.matchIndex === this.log.lastIndex()) {
+      this.send({ type: 'timeout-now', from: this.id, to: pr.id, term: this.termValue });
     }
   }
 
@@ -866,6 +880,7 @@ export class RaftCore {
       term: this.termValue,
       commitIndex,
       commitTerm: this.log.termAt(commitIndex) ?? 0,
+      leaderLastIndex: this.log.lastIndex(),
     });
   }
 

@@ -110,6 +110,8 @@ export interface HeartbeatRequest extends Envelope {
    * since it last acknowledged must not commit whatever it holds now.
    */
   readonly commitTerm: Term;
+  /** The leader's last index: what a recovering follower must hold before it votes again. */
+  readonly leaderLastIndex: LogIndex;
 }
 
 export interface HeartbeatResponse extends Envelope {
