@@ -4,6 +4,7 @@
  * exactly one JSON object on stdout, the figures of every benchmark run. Progress goes to stderr.
  * Exit code 2 on bad arguments, 1 when a benchmark fails.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { formatCount, type Bench, type BenchResult } from './bench-result.js';
 import { ProgressLine } from './progress.js';
 import { raftBench } from './raft.js';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
   const progress = new ProgressLine();
   const results: Array<[string, BenchResult]> = [];
   const startMs = performance.now();
+  // Other work on the machine skews every figure here: say how busy it was.
+  const loadAtStart = loadavg()[0] ?? 0;
   for (const name of args.names) {
     const bench = BENCHES.get(name) as Bench;
     try {
@@ -70,7 +73,11 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(Object.assign({}, ...results.map(([, r]) => r.figures)) as Record<string, number>));
   } else {
     printTable(results);
-    console.log(`bench: ${results.length} of ${args.names.length} benchmarks done in ${formatCount((performance.now() - startMs) / 1000)} s`);
+    const cores = availableParallelism();
+    console.log(
+      `bench: ${results.length} of ${args.names.length} benchmarks done in ${formatCount((performance.now() - startMs) / 1000)} s; ` +
+        `${cores} cores, 1-min load average ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] ?? 0).toFixed(1)} at end`,
+    );
   }
 }
 

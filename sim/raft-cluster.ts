@@ -4,6 +4,9 @@
  * the failure they model (`crash`, `powerLoss`, `wipeDisk`, `pause`, `network.partition`, ...), so
  * scenario tests read like their source.
  *
+ * What runs on each machine is a `SimProcess`: by default a bare `RaftNode` replicating a hash state
+ * machine; `createProcess` substitutes another (the metadata simulation runs whole metadata nodes).
+ *
  * Every random choice comes from streams forked off one seeded PRNG in a fixed order, so a seed and a
  * sequence of calls replay bit for bit.
  */
@@ -11,13 +14,48 @@ import { assert } from '../src/util/assert.js';
 import { SeededRandom } from '../src/util/random.js';
 import type { RaftCore, RaftOptions } from '../src/raft/raft-core.js';
 import { RaftNode, type Committed } from '../src/raft/raft-node.js';
+import type { RaftStorage } from '../src/raft/storage.js';
 import { NO_NODE, type Message, type NodeId } from '../src/raft/types.js';
+import type { LoggerFactory } from '../src/util/log.js';
 import { HashStateMachine } from './hash-state-machine.js';
 import { DEFAULT_PROFILE, SimNetwork } from './network.js';
 import { RaftChecker, type CheckedNode } from './raft-checker.js';
 import { Scheduler, type ScopedClock } from './scheduler.js';
 import { SimDisk } from './sim-raft-storage.js';
 import { Trace } from './trace.js';
+
+/** Everything the simulator delivers: Raft messages, and whatever else a process kind exchanges. */
+export type SimMessage = Message | { readonly type: `app:${string}`; readonly from: NodeId; readonly to: NodeId };
+
+/** One running process on a simulated machine. */
+export interface SimProcess {
+  readonly raft: RaftNode;
+  receive(message: SimMessage): void;
+  /** kill -9: stop at once, timers and all. */
+  crash(): void;
+}
+
+/** What a process is started with. */
+export interface ProcessContext {
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  readonly clock: ScopedClock;
+  readonly random: SeededRandom;
+  readonly storage: RaftStorage;
+  readonly send: (message: SimMessage) => void;
+  readonly loggers: LoggerFactory;
+  /** Raft options every process kind should pass on to its RaftNode. */
+  readonly raft: {
+    readonly tickMs: number;
+    readonly electionTimeoutTicks: number;
+    readonly preVote: boolean;
+    readonly checkQuorum: boolean;
+    readonly snapshotEntries: number;
+    readonly snapshotTrailingEntries: number;
+    readonly recovering: boolean;
+    readonly onFatal: (error: unknown) => void;
+  };
+}
 
 export interface RaftClusterOptions {
   readonly seed: number;
@@ -33,14 +71,16 @@ export interface RaftClusterOptions {
   readonly diskLatencyMs?: { min: number; max: number };
   /** Replaces the Raft core (deliberately broken cores prove the checker works). */
   readonly createCore?: (options: RaftOptions, initial: ConstructorParameters<typeof RaftCore>[1]) => RaftCore;
+  /** Replaces what runs on each machine (default: a RaftNode with a hash state machine). */
+  readonly createProcess?: (context: ProcessContext) => Promise<SimProcess>;
 }
 
 /** One simulated machine: its disk, its clock, and the process running on it (if any). */
 export class SimMachine implements CheckedNode {
-  node: RaftNode | undefined;
+  process: SimProcess | undefined;
   incarnation = 0;
   /** Messages that arrived while the process was paused (SIGSTOP): delivered on resume. */
-  readonly held: Message[] = [];
+  readonly held: SimMessage[] = [];
   paused = false;
   /** Set after a disk wipe: the next start is a recovering voter. */
   recovering = false;
@@ -52,6 +92,11 @@ export class SimMachine implements CheckedNode {
     readonly clock: ScopedClock,
     readonly stateMachine: () => HashStateMachine,
   ) {}
+
+  /** The running Raft node, if the process is up. */
+  get node(): RaftNode | undefined {
+    return this.process?.raft;
+  }
 
   core(): RaftCore | undefined {
     return this.node !== undefined && !this.node.isStopped ? this.node.inspect() : undefined;
@@ -69,7 +114,7 @@ export class SimMachine implements CheckedNode {
 
 export class RaftCluster {
   readonly scheduler: Scheduler;
-  readonly network: SimNetwork<Message>;
+  readonly network: SimNetwork<SimMessage>;
   readonly checker: RaftChecker;
   readonly trace: Trace;
   readonly machines = new Map<NodeId, SimMachine>();
@@ -90,7 +135,7 @@ export class RaftCluster {
     this.nodeRandom = this.random.fork();
     this.scheduler = new Scheduler({ afterEvent: () => this.checker.afterEvent() });
     this.trace = new Trace(this.scheduler, options.trace ?? false);
-    this.network = new SimNetwork<Message>({
+    this.network = new SimNetwork<SimMessage>({
       scheduler: this.scheduler,
       random: netRandom,
       deliver: (m) => this.deliver(m),
@@ -130,40 +175,42 @@ export class RaftCluster {
     const recovering = m.recovering;
     this.network.setDown(id, false);
     this.trace.event('n%d starting (incarnation %d%s)', id, incarnation, recovering ? ', recovering' : '');
-    const sm = new HashStateMachine((entry) => this.checker.onApply(m, entry));
-    this.stateMachines.set(id, sm);
-    const starting = RaftNode.start({
+    const context: ProcessContext = {
       id,
       voters: this.voterIds,
-      random: this.nodeRandom.fork(),
       clock: m.clock,
+      random: this.nodeRandom.fork(),
       storage: m.disk.open(),
       send: (msg) => {
-        this.checker.onSend(msg);
+        if (!('type' in msg) || !msg.type.startsWith('app:')) this.checker.onSend(msg as Message);
         this.network.send(msg);
       },
-      stateMachine: sm,
       loggers: this.trace.loggersFor(),
-      tickMs: this.options.tickMs ?? 100,
-      electionTimeoutTicks: this.options.electionTimeoutTicks ?? 10,
-      preVote: this.options.preVote ?? true,
-      checkQuorum: this.options.checkQuorum ?? true,
-      snapshotEntries: this.options.snapshotEntries ?? 200,
-      snapshotTrailingEntries: this.options.snapshotTrailingEntries ?? 0,
-      recovering,
-      onFatal: (error) => {
-        this.trace.event('n%d crashed: %s', id, error instanceof Error ? error.message : String(error));
-        if (m.incarnation === incarnation) this.crash(id);
+      raft: {
+        tickMs: this.options.tickMs ?? 100,
+        electionTimeoutTicks: this.options.electionTimeoutTicks ?? 10,
+        preVote: this.options.preVote ?? true,
+        checkQuorum: this.options.checkQuorum ?? true,
+        snapshotEntries: this.options.snapshotEntries ?? 200,
+        snapshotTrailingEntries: this.options.snapshotTrailingEntries ?? 0,
+        recovering,
+        onFatal: (error) => {
+          const message = error instanceof Error ? error.message : String(error);
+          this.trace.event('n%d crashed: %s', id, message);
+          // A full disk is an operational failure; anything else (a failed assertion) is a bug.
+          if (message !== 'disk full') this.checker.violations.push(`t=${this.scheduler.nowMs()}ms n${id} failed: ${message}`);
+          if (m.incarnation === incarnation) this.crash(id);
+        },
       },
-      ...(this.options.createCore !== undefined ? { createCore: this.options.createCore } : {}),
-    });
+    };
+    const starting = (this.options.createProcess ?? ((ctx: ProcessContext) => this.startRaftProcess(ctx, m)))(context);
     starting.then(
-      (node) => {
+      (process) => {
         if (m.incarnation !== incarnation) {
-          node.crash();
+          process.crash();
           return;
         }
-        m.node = node;
+        m.process = process;
         m.recovering = false; // the node made it durable before it started
       },
       (error: unknown) => {
@@ -177,12 +224,31 @@ export class RaftCluster {
     );
   }
 
+  /** The default process: a RaftNode replicating a hash state machine. */
+  private async startRaftProcess(ctx: ProcessContext, m: SimMachine): Promise<SimProcess> {
+    const sm = new HashStateMachine((entry) => this.checker.onApply(m, entry));
+    this.stateMachines.set(ctx.id, sm);
+    const raft = await RaftNode.start({
+      ...ctx.raft,
+      id: ctx.id,
+      voters: ctx.voters,
+      random: ctx.random,
+      clock: ctx.clock,
+      storage: ctx.storage,
+      send: ctx.send,
+      stateMachine: sm,
+      loggers: ctx.loggers,
+      ...(this.options.createCore !== undefined ? { createCore: this.options.createCore } : {}),
+    });
+    return { raft, receive: (msg) => raft.receive(msg as Message), crash: () => raft.crash() };
+  }
+
   /** kill -9: the process dies; an in-flight disk write is lost, or torn. */
   crash(id: NodeId, tornWrite = false): void {
     const m = this.machine(id);
     this.trace.event('n%d crash%s', id, tornWrite ? ' (torn write)' : '');
-    m.node?.crash();
-    m.node = undefined;
+    m.process?.crash();
+    m.process = undefined;
     m.incarnation++;
     m.clock.cancelAll();
     m.clock.resume();
@@ -224,7 +290,7 @@ export class RaftCluster {
     m.paused = false;
     m.clock.resume();
     const held = m.held.splice(0);
-    for (const msg of held) m.node?.receive(msg);
+    for (const msg of held) m.process?.receive(msg);
   }
 
   /** Restarts every stopped machine, resumes paused ones, heals the network and disks. */
@@ -240,7 +306,7 @@ export class RaftCluster {
   }
 
   private isStarting(m: SimMachine): boolean {
-    return m.node === undefined && !this.network.isDown(m.id);
+    return m.process === undefined && !this.network.isDown(m.id);
   }
 
   /** The leader with the highest term among running nodes, if any. */
@@ -294,14 +360,14 @@ export class RaftCluster {
     return true;
   }
 
-  private deliver(msg: Message): void {
+  private deliver(msg: SimMessage): void {
     const m = this.machines.get(msg.to);
-    if (m === undefined || m.node === undefined) return;
+    if (m === undefined || m.process === undefined) return;
     if (m.paused) {
       if (m.held.length < 10_000) m.held.push(msg);
       return;
     }
-    m.node.receive(msg);
+    m.process.receive(msg);
   }
 
   /** For status lines: role/term/commit of each node. */

@@ -279,16 +279,18 @@ describe('Raft scenarios (simulated cluster)', function () {
     await healAndConverge(cluster);
     // Every client of the stale leader got an error, none a success; the new leader's entries won.
     expect(stale.map((o) => o.state)).to.deep.equal(Array(10).fill('failed'));
-    expect(new Set(stale.map((o) => o.code))).to.satisfy((codes: Set<string>) => [...codes].every((c) => c === 'LEADERSHIP_LOST' || c === 'PROPOSAL_DROPPED'));
+    for (const o of stale) expect(o.code).to.be.oneOf(['LEADERSHIP_LOST', 'PROPOSAL_DROPPED']);
     expect(applies.filter((a) => a.data.startsWith('stale-'))).to.deep.equal([]);
     for (const o of fresh) expect(coreOf(cluster, old).log.termAt(o.index as number)).to.equal(o.term);
     expect(cluster.checker.violations).to.deep.equal([]);
   });
 
   it('leader backs up over a follower\'s 300 divergent uncommitted entries in a few round trips (Raft §5.3 Figure 7; etcd-io/raft fast back-tracking)', async () => {
-    const cluster = newCluster({ seed: 21, voters: 3, checkQuorum: false });
+    // No compaction: the follower must be brought back by log entries alone, not by a snapshot.
+    const cluster = newCluster({ seed: 21, voters: 3, checkQuorum: false, snapshotEntries: 100_000 });
     await cluster.startAll();
     const old = await stableLeader(cluster);
+    await settle(cluster, [...Array(20).keys()].map((k) => submit(cluster, old, `common-${k}`)));
     await converge(cluster);
     const divergeAt = coreOf(cluster, old).log.lastIndex() + 1;
 
@@ -298,12 +300,18 @@ describe('Raft scenarios (simulated cluster)', function () {
     for (let k = 0; k < 300; k++) stale.push(submit(cluster, old, `stale-${k}`));
     await cluster.runFor(200);
     expect(cluster.machine(old).disk.durableLastIndex()).to.equal(divergeAt + 299);
-    const leader = await electedAmong(cluster, cluster.voterIds.filter((id) => id !== old), { stable: true });
+    const others = cluster.voterIds.filter((id) => id !== old);
+    const first = await electedAmong(cluster, others, { stable: true });
     const fresh: Outcome[] = [];
-    for (let k = 0; k < 20; k++) fresh.push(submit(cluster, leader, `fresh-${k}`));
+    for (let k = 0; k < 200; k++) fresh.push(submit(cluster, first, `fresh-${k}`));
     await settle(cluster, fresh);
     expect(fresh.every((o) => o.state === 'committed')).to.equal(true);
-
+    // A further election, so that the leader that meets the divergent follower took office with its
+    // whole log: its first probe goes ~200 entries past the point of divergence (Figure 7).
+    cluster.crash(first);
+    cluster.start(first);
+    const leader = await electedAmong(cluster, others, { stable: true });
+    expect(coreOf(cluster, leader).term).to.be.above(coreOf(cluster, leader).log.termAt(divergeAt + 1) as number);
     const sends = recordSends(cluster);
     const t0 = cluster.scheduler.nowMs();
     cluster.network.reconnect(old);
@@ -316,10 +324,11 @@ describe('Raft scenarios (simulated cluster)', function () {
     const elapsedMs = cluster.scheduler.nowMs() - t0;
     const appends = sends.filter((s) => s.msg.type === 'append' && s.msg.from === leader && s.msg.to === old);
     const rejections = sends.filter((s) => s.msg.type === 'append-response' && s.msg.from === old && s.msg.rejected && s.msg.index > 0);
-    // Backing up one entry per round trip would take ~300 rejections; term-based hints take one or two.
-    expect(rejections.length, 'rejected appends').to.be.at.most(3);
+    // Backing up one entry per round trip would take ~200 rejections; term-based hints take one or two.
+    expect(rejections.length, 'rejected appends').to.be.within(1, 3);
     expect(appends.length, 'appends to the divergent follower').to.be.at.most(8);
     expect(elapsedMs, 'virtual ms to converge').to.be.at.most(500);
+    expect(coreOf(cluster, old).log.termAt(divergeAt + 250), 'the stale tail beyond the leader\'s log is gone').to.equal(undefined);
     const oldLog = coreOf(cluster, old).log;
     for (let index = divergeAt; index <= leaderCore.log.lastIndex(); index++) expect(oldLog.termAt(index)).to.equal(leaderCore.log.termAt(index));
 
@@ -357,7 +366,7 @@ describe('Raft scenarios (simulated cluster)', function () {
     it('without pre-vote (nor check-quorum): its term rises with every timeout and its return deposes the leader', async () => {
       const r = await isolateFollower({ preVote: false, checkQuorum: false });
       expect(r.isolatedTerm).to.be.at.least(r.termBefore + 3);
-      expect(r.after.term).to.be.above(r.isolatedTerm - 1);
+      expect(r.after.term).to.be.at.least(r.isolatedTerm);
       expect(r.after.term).to.be.above(r.termBefore);
     });
   });
@@ -515,7 +524,7 @@ describe('Raft scenarios (simulated cluster)', function () {
     cluster.crash(leader);
     await healAndConverge(cluster);
     expect(terms.length).to.equal(5);
-    expect(cluster.checker.committedCount).to.be.at.least(first.index as number);
+    expect(coreOf(cluster, cluster.leader() as NodeId).log.termAt(first.index as number), 'the entry committed before the failovers').to.equal(first.term);
     expectAppliedAtMostOnce(applies, proposals);
     expect(cluster.checker.violations).to.deep.equal([]);
   });
@@ -582,21 +591,24 @@ describe('Raft scenarios (simulated cluster)', function () {
       });
     };
     client();
-    const termBefore = coreOf(cluster, cluster.leader() as NodeId).term;
     const leadersClogged: boolean[] = [];
-    for (let round = 0; round < 3; round++) {
+    const probes: Outcome[] = [];
+    // Swizzle until the subset has twice included the leader of the moment (each round's subset is random).
+    for (let round = 0; round < 12 && leadersClogged.filter((c) => c).length < 2; round++) {
       const leader = cluster.leader();
       const swizzle = cluster.network.swizzleClog([...cluster.machines.keys()], { extraMs: 2500, intervalMsMax: 800 });
       leadersClogged.push(leader !== undefined && swizzle.nodes.includes(leader));
-      await cluster.runFor(swizzle.endsAtMs - cluster.scheduler.nowMs() + 3000);
+      await cluster.runFor(swizzle.endsAtMs - cluster.scheduler.nowMs());
+      // Everyone is unclogged again: the quorum must serve a new proposal promptly, whoever leads now.
+      const probe = submit(cluster, await stableLeader(cluster), `probe-${round}`);
+      await settle(cluster, [probe], 5000);
+      probes.push(probe);
     }
     running = false;
-    const termAfter = Math.max(...cluster.voterIds.map((id) => coreOf(cluster, id).term));
     await settle(cluster, outcomes, 20_000);
     await healAndConverge(cluster);
-    // A clogged leader (2.5 s of delay > the election timeout) loses its followers: leadership moved.
-    expect(leadersClogged).to.include(true);
-    expect(termAfter).to.be.above(termBefore);
+    expect(leadersClogged.filter((c) => c), 'rounds whose clogged subset held the leader').to.have.length(2);
+    expect(probes.map((p) => p.state)).to.deep.equal(probes.map(() => 'committed'));
     const committed = outcomes.filter((o) => o.state === 'committed');
     expect(committed.length).to.be.above(outcomes.length / 2);
     const leaderLog = coreOf(cluster, cluster.leader() as NodeId).log;
@@ -657,7 +669,7 @@ describe('Raft scenarios (simulated cluster)', function () {
     const cluster = newCluster({ seed: 111, voters: 3, observers: 2, snapshotEntries: 20, snapshotTrailingEntries: 0 });
     const sends = recordSends(cluster);
     const [o1, o2] = cluster.observerIds as [NodeId, NodeId];
-    let observerRoles = new Set<string>();
+    const observerRoles = new Set<string>();
     cluster.scheduler.onAfterEvent(() => {
       for (const id of cluster.observerIds) {
         const role = cluster.machine(id).core()?.role;
@@ -700,7 +712,6 @@ describe('Raft scenarios (simulated cluster)', function () {
     expect([...observerRoles]).to.deep.equal(['observer']);
     const electioneering = sends.filter((s) => cluster.observerIds.includes(s.msg.from) && ['vote', 'pre-vote', 'vote-response', 'pre-vote-response'].includes(s.msg.type));
     expect(electioneering).to.deep.equal([]);
-    observerRoles = new Set();
     expect(cluster.checker.violations).to.deep.equal([]);
   });
 });
