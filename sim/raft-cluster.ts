@@ -125,6 +125,8 @@ export class RaftCluster {
   private readonly options: RaftClusterOptions;
   private readonly machinesList: SimMachine[] = [];
   private readonly stateMachines = new Map<NodeId, HashStateMachine>();
+  /** Network endpoints that are not machines (clients). */
+  private readonly clients = new Map<NodeId, (message: SimMessage) => void>();
 
   constructor(options: RaftClusterOptions) {
     assert([1, 3, 5].includes(options.voters), 'voters must be 1, 3 or 5');
@@ -360,7 +362,18 @@ export class RaftCluster {
     return true;
   }
 
+  /** A client endpoint on the simulated network (it never crashes or pauses). */
+  addClient(id: NodeId, receive: (message: SimMessage) => void): void {
+    assert(!this.machines.has(id) && !this.clients.has(id), `id ${id} is taken`);
+    this.clients.set(id, receive);
+  }
+
   private deliver(msg: SimMessage): void {
+    const client = this.clients.get(msg.to);
+    if (client !== undefined) {
+      client(msg);
+      return;
+    }
     const m = this.machines.get(msg.to);
     if (m === undefined || m.process === undefined) return;
     if (m.paused) {

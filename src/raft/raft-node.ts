@@ -246,9 +246,14 @@ export class RaftNode {
     try {
       while (!this.stopped && this.core.hasReady()) {
         const rd = this.core.ready();
+        // A leader's replication messages may leave before its own write is durable (Raft thesis
+        // §10.2.1): its log counts toward the commit only after `advance`, and its term was made
+        // durable before it could become leader. Everything else waits for the write.
+        const early = rd.hardState === undefined ? rd.messages.filter(isLeaderReplication) : [];
+        for (const m of early) this.options.send(m);
         await this.persist(rd);
         if (this.stopped) return;
-        for (const m of rd.messages) this.options.send(m);
+        for (const m of rd.messages) if (!isLeaderReplication(m) || rd.hardState !== undefined) this.options.send(m);
         if (rd.snapshot !== undefined) {
           this.options.stateMachine.restore(rd.snapshot);
           this.entriesSinceSnapshot = 0;
@@ -315,4 +320,8 @@ export class RaftNode {
     this.options.loggers('skein:raft')('n%d stopped by a fatal error: %s', this.id, error instanceof Error ? error.message : String(error));
     this.options.onFatal?.(error);
   }
+}
+
+function isLeaderReplication(m: Message): boolean {
+  return m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
 }
