@@ -1,20 +1,28 @@
 /**
- * `npm run sim -- --seeds N [--start S]` runs N seeds; `npm run sim -- --seed S` replays one seed and
- * prints its trace. The last line is always `sim: <N> seeds, <V> violations`; the exit code is 1
- * when V > 0. Each failing seed prints how to replay it.
+ * `npm run sim -- --seeds N [--start S] [--kind raft|metadata|mixed]` runs N seeds;
+ * `npm run sim -- --seed S` replays one seed and prints its trace. The last line is always
+ * `sim: <N> seeds, <V> violations`; the exit code is 1 when V > 0. Each failing seed prints how to
+ * replay it.
+ *
+ * Kinds: `raft` runs the quorum alone (a hash state machine on the Raft log); `metadata` runs whole
+ * metadata nodes — controllers and brokers — over the same quorum. `mixed` (the default) gives odd
+ * seeds to the metadata simulation and even ones to the quorum alone.
  */
 import { execSync } from 'node:child_process';
-import { runSeed, type SeedResult } from './run-seed.js';
+import type { SeedResult } from './run-seed.js';
+import { runAnySeed, type Kind } from './seeds.js';
 
 interface Args {
   seeds: number;
   start: number;
   seed: number | undefined;
   quiet: boolean;
+  kind: Kind;
 }
 
+
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { seeds: 20, start: Date.now() % 1_000_000_000, seed: undefined, quiet: false };
+  const args: Args = { seeds: 20, start: Date.now() % 1_000_000_000, seed: undefined, quiet: false, kind: 'mixed' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): number => {
@@ -26,13 +34,18 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--start') args.start = value();
     else if (flag === '--seed') args.seed = value();
     else if (flag === '--quiet') args.quiet = true;
+    else if (flag === '--kind') {
+      const kind = argv[++i];
+      if (kind !== 'raft' && kind !== 'metadata' && kind !== 'mixed') usage('--kind takes raft, metadata or mixed');
+      args.kind = kind;
+    }
     else usage(`unknown argument ${flag}`);
   }
   return args;
 }
 
 function usage(problem: string): never {
-  console.error(`sim: ${problem}\nusage: npm run sim -- [--seeds N] [--start S] [--quiet] | --seed S`);
+  console.error(`sim: ${problem}\nusage: npm run sim -- [--seeds N] [--start S] [--kind raft|metadata|mixed] [--quiet] | --seed S [--kind K]`);
   process.exit(2);
 }
 
@@ -52,7 +65,7 @@ function summary(r: SeedResult): string {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.seed !== undefined) {
-    const r = await runSeed(args.seed, { trace: true });
+    const r = await runAnySeed(args.seed, args.kind, { trace: true });
     for (const line of r.trace) console.log(line);
     console.log(summary(r));
     for (const v of r.violations) console.log(`VIOLATION ${v}`);
@@ -65,13 +78,14 @@ async function main(): Promise<void> {
   let simulatedMs = 0;
   for (let i = 0; i < args.seeds; i++) {
     const seed = args.start + i;
-    const r = await runSeed(seed);
+    const r = await runAnySeed(seed, args.kind);
     simulatedMs += r.virtualMs;
     if (r.violations.length > 0) {
       violations += r.violations.length;
       console.log(`FAIL ${summary(r)}`);
       for (const v of r.violations.slice(0, 10)) console.log(`  ${v}`);
-      console.log(`  reproduce with seed=${seed} (commit ${commit()}): npm run sim -- --seed ${seed}`);
+      const kind = args.kind === 'mixed' ? '' : ` --kind ${args.kind}`;
+      console.log(`  reproduce with seed=${seed} (commit ${commit()}): npm run sim -- --seed ${seed}${kind}`);
     } else if (!args.quiet) {
       console.log(`ok   ${summary(r)}`);
     }

@@ -421,14 +421,15 @@ export class QuorumController {
         fail('INVALID_REPLICATION_FACTOR', `replication factor must be at least 1, got ${t.replicationFactor}`);
         continue;
       }
-      if (rf > available.length) {
-        fail('INVALID_REPLICATION_FACTOR', `replication factor ${rf} is larger than the ${available.length} available brokers`);
-        continue;
-      }
+      // What the request itself gets wrong comes before what the cluster cannot do right now.
       const configs = t.configs ?? {};
       const configError = validateTopicConfigs(configs, { replicationFactor: rf, clusterDefaults: img.clusterConfig() });
       if (configError !== undefined) {
         fail('INVALID_CONFIG', configError.message);
+        continue;
+      }
+      if (rf > available.length) {
+        fail('INVALID_REPLICATION_FACTOR', `replication factor ${rf} is larger than the ${available.length} available brokers`);
         continue;
       }
       const placement = placeReplicas({

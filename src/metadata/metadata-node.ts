@@ -16,7 +16,7 @@ import type { Message } from '../raft/types.js';
 import { BrokerLifecycle, type BrokerLifecycleOptions, type ControllerChannel } from './broker-lifecycle.js';
 import { QuorumController, type ControllerOptions } from './controller.js';
 import { errorResult } from './errors.js';
-import { MetadataStateMachine } from './metadata-state-machine.js';
+import { MetadataStateMachine, type MetadataListener } from './metadata-state-machine.js';
 import type { Endpoint } from './records.js';
 import type { ControllerRequest, ControllerResponse } from './rpc.js';
 
@@ -42,6 +42,8 @@ export interface MetadataNodeOptions {
   /** How often the controller checks sessions. Default 250 ms. */
   readonly controllerTickMs?: number;
   readonly onFatal?: (error: unknown) => void;
+  /** Hear every applied batch from the very first (including a snapshot restored at start). */
+  readonly listeners?: readonly MetadataListener[];
 }
 
 export class MetadataNode {
@@ -63,6 +65,7 @@ export class MetadataNode {
     const node = new MetadataNode(options);
     const isVoter = options.voters.includes(options.id);
     if (options.roles.controller && !isVoter) throw new Error(`node ${options.id} has the controller role but is not a voter`);
+    for (const l of options.listeners ?? []) node.metadata.listen(l);
     const logger = options.loggers('skein:metadata:controller');
     if (options.roles.controller) {
       const controller = new QuorumController({

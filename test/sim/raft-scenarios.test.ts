@@ -226,6 +226,9 @@ describe('Raft scenarios (simulated cluster)', function () {
     const termT1 = coreOf(cluster, s5).term;
     expect(await cluster.runFor(500, () => durableTerm(s5, i) === termT1)).to.equal(true);
     cluster.crash(s5);
+    // A leader may send its appends before its own write is durable (Raft thesis §10.2.1), so they may
+    // be on the wire already: keep S5 cut off until they have landed (and been dropped).
+    await cluster.runFor(50);
     const [s3, s4] = rest.filter((id) => id !== s5) as [NodeId, NodeId];
 
     // (c) S1 restarts; S1 or S2 (the only up-to-date logs) wins a later term and sends entry i, with the
@@ -248,6 +251,7 @@ describe('Raft scenarios (simulated cluster)', function () {
 
     // (d) The leader crashes; S5 returns and, elected by S2, S4 and itself, overwrites (i, T).
     cluster.crash(a);
+    await cluster.runFor(50); // its messages on the wire to S2 and S4 land on blocked links
     cluster.network.heal();
     cluster.network.isolate(s3);
     cluster.start(s5);
@@ -421,7 +425,8 @@ describe('Raft scenarios (simulated cluster)', function () {
         caught++;
         const sent = sends.filter((s) => s.msg.type === 'vote-response' && s.msg.from === voter && s.msg.term === term && s.msg.granted);
         expect(sent, `n${voter}'s vote for n${vote} in term ${term} was lost with the crash, so it must not have left`).to.deep.equal([]);
-        expect(cluster.machine(voter).disk.durableHardState().term).to.be.below(term);
+        const durable = cluster.machine(voter).disk.durableHardState();
+        expect([durable.term, durable.vote], 'the vote died with the process').to.not.deep.equal([term, vote]);
         await cluster.runFor(200);
         cluster.start(voter);
       }
