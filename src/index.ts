@@ -1,9 +1,10 @@
 /**
  * Skein's public surface. Today: the controller quorum's Raft (core, node loop, storage port and its
- * LevelDB adapter) and the ports every deterministic core is built on. The client library, the node
- * process and the CLI join as they land (see README.md).
+ * LevelDB adapter), the metadata plane on top of it, and the ports every deterministic core is built
+ * on. The client library, the node process and the CLI join as they land (see README.md).
  */
 export * from './raft/index.js';
+export * as metadata from './metadata/index.js';
 export { LevelRaftStorage } from './raft/level-storage.js';
 export type { Clock, CancelTimer } from './util/clock.js';
 export { systemClock } from './util/clock.js';

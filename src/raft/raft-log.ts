@@ -169,9 +169,13 @@ export class RaftLog {
     return this.slice(this.appliedIndex + 1, this.commitIndex + 1, bytesMax);
   }
 
+  /**
+   * The node loop applied entries up to `index`. A leader's snapshot installed while that batch was
+   * being handled may already have moved `appliedIndex` past it; then this changes nothing.
+   */
   appliedTo(index: LogIndex): void {
-    assert(index >= this.appliedIndex && index <= this.commitIndex, `applied ${index} outside [${this.appliedIndex}, ${this.commitIndex}]`);
-    this.appliedIndex = index;
+    assert(index <= this.commitIndex, `applied ${index} beyond commit ${this.commitIndex}`);
+    if (index > this.appliedIndex) this.appliedIndex = index;
   }
 
   /** Uncommitted bytes (leader back-pressure). */

@@ -87,6 +87,8 @@ export class RaftNode {
   private stopped = false;
   private loopIdle: Promise<void> = Promise.resolve();
   private lastRole: { role: Role; term: Term; leader: NodeId };
+  /** The last index the state machine really holds (the core's may run ahead while a snapshot waits). */
+  private stateMachineIndex: LogIndex;
   private entriesSinceSnapshot = 0;
   private bytesSinceSnapshot = 0;
   private lastSnapshotMs: number;
@@ -98,6 +100,7 @@ export class RaftNode {
     this.tickMs = options.tickMs ?? 100;
     this.lastRole = { role: core.role, term: core.term, leader: core.leader };
     this.lastSnapshotMs = options.clock.nowMs();
+    this.stateMachineIndex = core.log.snapshotIndex;
   }
 
   /** Loads durable state, restores the state machine from the stored snapshot, and starts ticking. */
@@ -256,6 +259,7 @@ export class RaftNode {
         for (const m of rd.messages) if (!isLeaderReplication(m) || rd.hardState !== undefined) this.options.send(m);
         if (rd.snapshot !== undefined) {
           this.options.stateMachine.restore(rd.snapshot);
+          this.stateMachineIndex = rd.snapshot.index;
           this.entriesSinceSnapshot = 0;
           this.bytesSinceSnapshot = 0;
         }
@@ -280,6 +284,7 @@ export class RaftNode {
 
   private applyEntry(entry: Entry): void {
     this.options.stateMachine.apply(entry);
+    this.stateMachineIndex = entry.index;
     this.entriesSinceSnapshot++;
     this.bytesSinceSnapshot += entry.data.length;
     const p = this.pending.get(entry.index);
@@ -291,13 +296,14 @@ export class RaftNode {
 
   private async maybeSnapshot(): Promise<void> {
     const log = this.core.log;
-    if (log.appliedIndex <= log.snapshotIndex) return;
+    // Snapshot what the state machine really holds; not while a leader's snapshot is on its way in.
+    const index = this.stateMachineIndex;
+    if (index <= log.snapshotIndex || index !== log.appliedIndex) return;
     const due =
       this.entriesSinceSnapshot >= (this.options.snapshotEntries ?? 10_000) ||
       this.bytesSinceSnapshot >= (this.options.snapshotBytes ?? 16 << 20) ||
       this.options.clock.nowMs() - this.lastSnapshotMs >= (this.options.snapshotIntervalMs ?? 3_600_000);
     if (!due) return;
-    const index = log.appliedIndex;
     const term = log.termAt(index);
     assert(term !== undefined, `no term for applied index ${index}`);
     const snapshot: Snapshot = { index, term, data: this.options.stateMachine.snapshot() };

@@ -89,14 +89,10 @@ describe('simulation determinism', function () {
     expect(b.events).to.not.equal(a.events);
   });
 
-  // BUG: seed 1014 (5 voters, 2 observers, faults isolate-leader/swizzle-clog/pause): at t=8712ms n2, a
-  // follower whose Ready with committed entries up to 671 is being persisted, installs the leader's
-  // snapshot at 702; RaftLog.restore sets appliedIndex = 702 at once, then RaftNode's loop calls
-  // core.advance(rd) -> log.appliedTo(671) and the assertion "applied 671 outside [702, 702]" kills the
-  // node. Expected: a snapshot taken while a Ready is outstanding is applied after that Ready's entries
-  // (advance must not move applied back, or restore must leave appliedIndex to the node loop).
-  // Un-skip when fixed.
-  it.skip('seed 1014: a snapshot arriving while a Ready is persisted must not kill the follower', async () => {
+  // Regression (seed 1014): a follower installed the leader's snapshot while a Ready with older
+  // committed entries was being persisted; advancing past that Ready moved the applied index back and
+  // failed an assertion. The snapshot now wins, and local snapshots use what the state machine holds.
+  it('seed 1014: a snapshot arriving while a Ready is persisted does not kill the follower', async () => {
     const r = await runSeed(1014);
     expect(r.violations).to.deep.equal([]);
   });
@@ -105,7 +101,6 @@ describe('simulation determinism', function () {
     const failures: string[] = [];
     let committed = 0;
     for (let seed = 1000; seed < 1026; seed++) {
-      if (seed === 1014) continue; // BUG: see the skipped test above
       const r = await runSeed(seed);
       committed += r.committed;
       if (r.violations.length > 0) failures.push(`seed ${seed} (${r.shape}): ${r.violations.slice(0, 3).join('; ')} — reproduce with seed=${seed}: npm run sim -- --seed ${seed}`);
