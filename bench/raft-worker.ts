@@ -9,7 +9,7 @@
  * samples capped at LATENCY_SAMPLES_MAX; the load stops at its deadline.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { LevelRaftStorage } from '../src/raft/level-storage.js';
+import { LevelRaftStorage } from '../src/node/level-raft-storage.js';
 import { RaftNode, type StateMachine } from '../src/raft/raft-node.js';
 import type { Entry, Message, NodeId, Snapshot } from '../src/raft/types.js';
 import { assert } from '../src/util/assert.js';

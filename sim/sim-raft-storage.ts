@@ -1,5 +1,5 @@
 /**
- * The simulated twin of `src/raft/level-storage.ts`: a controller machine's disk for the Raft log.
+ * The simulated twin of `src/node/level-raft-storage.ts`: a controller machine's disk for the Raft log.
  *
  * A `SimDisk` is the machine's disk and outlives process crashes; `disk.open()` hands one process
  * incarnation a `RaftStorage`. The disk holds the ENCODED bytes of `entry-codec.ts` (key space as in

@@ -5,7 +5,7 @@
  */
 export * from './raft/index.js';
 export * as metadata from './metadata/index.js';
-export { LevelRaftStorage } from './raft/level-storage.js';
+export { LevelRaftStorage } from './node/level-raft-storage.js';
 export type { Clock, CancelTimer } from './util/clock.js';
 export { systemClock } from './util/clock.js';
 export type { Random } from './util/random.js';

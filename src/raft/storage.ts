@@ -1,6 +1,6 @@
 /**
  * The persistence port of a Raft node. Two implementations share one contract suite
- * (test/raft/storage-contract.ts): LevelDB (`level-storage.ts`) for production and an in-memory twin
+ * (test/raft/storage-contract.ts): LevelDB (`src/node/level-raft-storage.ts`) for production and an in-memory twin
  * (`sim/sim-raft-storage.ts`) that can lose unsynced writes and tear the last one on a simulated crash.
  *
  * Contract:

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Level } from 'level';
-import { LevelRaftStorage, levelEntryKey } from '../../src/raft/level-storage.js';
+import { LevelRaftStorage, levelEntryKey } from '../../src/node/level-raft-storage.js';
 import type { RaftStorage, StoredState, StorageUpdate } from '../../src/raft/storage.js';
 import { NO_NODE } from '../../src/raft/types.js';
 import type { Clock, CancelTimer } from '../../src/util/clock.js';

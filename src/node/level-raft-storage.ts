@@ -30,11 +30,11 @@ import {
   encodeEntry,
   encodeHardState,
   encodeSnapshot,
-} from './entry-codec.js';
-import type { StoredBounds } from './entry-codec.js';
-import type { RaftStorage, StorageUpdate, StoredState } from './storage.js';
-import { NO_NODE } from './types.js';
-import type { Entry, LogIndex, Snapshot } from './types.js';
+} from '../raft/entry-codec.js';
+import type { StoredBounds } from '../raft/entry-codec.js';
+import type { RaftStorage, StorageUpdate, StoredState } from '../raft/storage.js';
+import { NO_NODE } from '../raft/types.js';
+import type { Entry, LogIndex, Snapshot } from '../raft/types.js';
 
 type Db = Level<string, Uint8Array>;
 type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };

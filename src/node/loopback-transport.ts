@@ -11,7 +11,7 @@
  *
  * The queue is bounded (`queuedMessagesMax`); beyond it messages are dropped, which Raft tolerates.
  */
-import type { Message, NodeId } from './types.js';
+import type { Message, NodeId } from '../raft/types.js';
 
 export type Receive = (message: Message) => void;
 
