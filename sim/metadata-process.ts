@@ -1,76 +1,34 @@
 /**
  * Whole metadata nodes (src/metadata/metadata-node.ts) as simulated processes: controllers and brokers
- * over the simulated network. Controller requests travel as `app:controller-request` /
- * `app:controller-response` messages with correlation ids and a virtual-time timeout, so partitions,
- * loss and crashes hit them exactly as they hit Raft traffic.
+ * over the simulated network. Controller requests travel through `SimRpc` (service `controller`), so
+ * partitions, loss and crashes hit them exactly as they hit Raft traffic.
  */
-import type { Clock, CancelTimer } from '../src/util/clock.js';
+import type { Clock } from '../src/util/clock.js';
 import type { ControllerChannel } from '../src/metadata/broker-lifecycle.js';
 import { MetadataNode, type MetadataNodeOptions } from '../src/metadata/metadata-node.js';
 import type { MetadataListener } from '../src/metadata/metadata-state-machine.js';
 import type { ControllerRequest, ControllerResponse } from '../src/metadata/rpc.js';
-import type { Message, NodeId } from '../src/raft/types.js';
-import type { ProcessContext, SimMessage, SimProcess } from './raft-cluster.js';
+import type { NodeId } from '../src/raft/types.js';
+import { isRaftMessage, type ProcessContext, type SimMessage, type SimProcess } from './raft-cluster.js';
+import { SimRpc, type RpcResponseMessage } from './sim-rpc.js';
 
-export interface ControllerRequestMessage {
-  readonly type: 'app:controller-request';
-  readonly from: NodeId;
-  readonly to: NodeId;
-  readonly id: number;
-  readonly request: ControllerRequest;
-}
-
-export interface ControllerResponseMessage {
-  readonly type: 'app:controller-response';
-  readonly from: NodeId;
-  readonly to: NodeId;
-  readonly id: number;
-  readonly response: unknown;
-}
-
-function isRaft(msg: SimMessage): msg is Message {
-  return !msg.type.startsWith('app:');
-}
-
-/** Request/response over the simulated network, for brokers and admin clients alike. */
-export class SimControllerChannel implements ControllerChannel {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void; cancel: CancelTimer }>();
-
-  constructor(
-    private readonly self: NodeId,
-    private readonly send: (message: SimMessage) => void,
-    private readonly clock: Clock,
-    private readonly timeoutMs = 1000,
-  ) {}
+/** The controller channel over the simulated network, for brokers and admin clients alike. */
+export class SimControllerChannel extends SimRpc implements ControllerChannel {
+  constructor(self: NodeId, send: (message: SimMessage) => void, clock: Clock, timeoutMs = 1000) {
+    super('controller', self, send, clock, timeoutMs);
+  }
 
   request<K extends ControllerRequest['kind']>(to: number, request: Extract<ControllerRequest, { kind: K }>): Promise<ControllerResponse<K>> {
-    const id = this.nextId++;
-    return new Promise<ControllerResponse<K>>((resolve, reject) => {
-      const cancel = this.clock.setTimer(this.timeoutMs, () => {
-        this.pending.delete(id);
-        reject(new Error(`request ${request.kind} to n${to} timed out`));
-      });
-      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject, cancel });
-      const message: ControllerRequestMessage = { type: 'app:controller-request', from: this.self, to, id, request };
-      this.send(message);
-    });
+    return this.call(to, request, request.kind) as Promise<ControllerResponse<K>>;
   }
 
-  onResponse(message: ControllerResponseMessage): void {
-    const p = this.pending.get(message.id);
-    if (p === undefined) return;
-    this.pending.delete(message.id);
-    p.cancel();
-    p.resolve(message.response);
-  }
-
-  /** The process died: its outstanding requests never complete. */
-  abandon(): void {
-    for (const p of this.pending.values()) p.cancel();
-    this.pending.clear();
+  /** Delivers a response message (alias of `onMessage`). */
+  onResponse(message: SimMessage): void {
+    this.onMessage(message);
   }
 }
+
+export type ControllerResponseMessage = RpcResponseMessage;
 
 export interface MetadataProcessOptions {
   readonly isBroker: (id: NodeId) => boolean;
@@ -116,17 +74,8 @@ export async function startMetadataProcess(ctx: ProcessContext, options: Metadat
     channel,
     raft: node.raft,
     receive(msg) {
-      if (isRaft(msg)) {
-        node.receiveRaft(msg);
-      } else if (msg.type === 'app:controller-request') {
-        const req = msg as ControllerRequestMessage;
-        void node.handleControllerRequest(req.request).then((response) => {
-          const answer: ControllerResponseMessage = { type: 'app:controller-response', from: ctx.id, to: req.from, id: req.id, response };
-          ctx.send(answer);
-        });
-      } else if (msg.type === 'app:controller-response') {
-        channel.onResponse(msg as ControllerResponseMessage);
-      }
+      if (isRaftMessage(msg)) node.receiveRaft(msg);
+      else if (!channel.onMessage(msg)) channel.serve(msg, (request) => node.handleControllerRequest(request as ControllerRequest), ctx.send);
     },
     crash() {
       node.crash();

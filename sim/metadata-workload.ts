@@ -12,7 +12,7 @@ import type { MetadataNode } from '../src/metadata/metadata-node.js';
 import { isError, type ControllerRequest } from '../src/metadata/rpc.js';
 import type { NodeId } from '../src/raft/types.js';
 import type { MetadataChecker } from './metadata-checker.js';
-import { SimControllerChannel, type ControllerResponseMessage } from './metadata-process.js';
+import { SimControllerChannel } from './metadata-process.js';
 import type { RaftCluster } from './raft-cluster.js';
 
 export const ADMIN_CLIENT_ID = 900;
@@ -37,9 +37,7 @@ export class MetadataWorkload {
     private readonly random: Random,
   ) {
     this.channel = new SimControllerChannel(ADMIN_CLIENT_ID, (m) => cluster.network.send(m), cluster.scheduler, 1000);
-    cluster.addClient(ADMIN_CLIENT_ID, (m) => {
-      if (m.type === 'app:controller-response') this.channel.onResponse(m as ControllerResponseMessage);
-    });
+    cluster.addClient(ADMIN_CLIENT_ID, (m) => this.channel.onMessage(m));
   }
 
   start(): void {

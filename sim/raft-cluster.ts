@@ -27,6 +27,10 @@ import { Trace } from './trace.js';
 /** Everything the simulator delivers: Raft messages, and whatever else a process kind exchanges. */
 export type SimMessage = Message | { readonly type: `app:${string}`; readonly from: NodeId; readonly to: NodeId };
 
+export function isRaftMessage(message: SimMessage): message is Message {
+  return !message.type.startsWith('app:');
+}
+
 /** One running process on a simulated machine. */
 export interface SimProcess {
   readonly raft: RaftNode;

@@ -33,6 +33,10 @@ import { effectiveConfig, TOPIC_CONFIGS, uncleanLeaderElection, validateTopicCon
 /** What the controller needs of the Raft node it runs on. */
 export interface QuorumPort {
   propose(data: Uint8Array): Promise<Committed>;
+  /** Whether the node leads the quorum now, and its last log index. */
+  leadership(): { readonly isLeader: boolean; readonly lastIndex: number };
+  /** The committed (applied) metadata image. */
+  committed(): MetadataImage;
 }
 
 export interface ControllerOptions {
@@ -140,6 +144,7 @@ export class QuorumController {
 
   /** Periodic work: fence brokers whose session expired; move leadership back to preferred replicas. */
   tick(): void {
+    if (this.active === undefined && this.activationOffset !== undefined) this.maybeActivate(this.options.quorum.committed());
     const a = this.active;
     if (a === undefined) return;
     const now = this.options.clock.nowMs();
@@ -183,10 +188,13 @@ export class QuorumController {
       afterCommit?.(result, committed[committed.length - 1] as Committed);
       return result;
     } catch (error) {
-      // The working image may now hold records the log never will: rebuild before serving again.
+      // The working image may now hold records the log never will: rebuild it from the committed
+      // image — once everything proposed so far is applied — before serving again.
       if (this.active === a) {
         this.options.logger('n%d controller proposal failed (%s); resyncing', this.options.nodeId, error instanceof Error ? error.message : String(error));
         this.active = undefined;
+        const now = this.options.quorum.leadership();
+        this.activationOffset = now.isLeader ? now.lastIndex : undefined;
       }
       const code = error instanceof Error && 'code' in error && error.code === 'NOT_LEADER' ? 'NOT_CONTROLLER' : 'REQUEST_TIMED_OUT';
       return errorResult(code);
@@ -211,7 +219,10 @@ export class QuorumController {
     }
     const existing = img.broker(req.brokerId);
     if (existing !== undefined && existing.incarnationId === req.incarnationId) {
-      return { records: [], result: { brokerEpoch: existing.epoch } }; // a retry of the same start
+      // A retry of the same start: answer only with an epoch the log has committed.
+      const committed = this.options.quorum.committed().broker(req.brokerId);
+      if (committed?.incarnationId === req.incarnationId && committed.epoch === existing.epoch) return { records: [], result: { brokerEpoch: existing.epoch } };
+      return { records: [], result: errorResult('REQUEST_TIMED_OUT', `the registration of broker ${req.brokerId} is still being committed; retry`) };
     }
     if (existing !== undefined && !existing.fenced) {
       // KRaft's rule: a new incarnation gets an epoch only once the old one is fenced (its session

@@ -191,7 +191,9 @@ export class MetadataImage {
         this.checkPartition(after, before);
         topic.partitions.set(r.partition, after);
         const key = `${r.topicId}:${r.partition}`;
-        delta.partitions.set(key, { before: delta.partitions.get(key)?.before ?? before, after });
+        // Created earlier in this batch: it stays "created" (before undefined).
+        const earlier = delta.partitions.get(key);
+        delta.partitions.set(key, { before: earlier !== undefined ? earlier.before : before, after });
         break;
       }
       case 'remove-topic': {

@@ -71,7 +71,14 @@ export class MetadataNode {
       const controller = new QuorumController({
         ...options.controller,
         nodeId: options.id,
-        quorum: { propose: (data) => node.raft.propose(data) },
+        quorum: {
+          propose: (data) => node.raft.propose(data),
+          leadership: () => {
+            const s = node.raft.status();
+            return { isLeader: s.role === 'leader', lastIndex: s.lastIndex };
+          },
+          committed: () => node.metadata.image,
+        },
         clock: options.clock,
         random: options.random,
         logger,

@@ -58,8 +58,19 @@ export class FakeQuorum implements QuorumPort {
   private readonly pending: Pending[] = [];
   private nextIndex: number;
 
-  constructor(readonly committed: MetadataImage, readonly term = 1) {
-    this.nextIndex = committed.offset + 1;
+  /** Whether the node leads (failed proposals re-activate the controller only while it does). */
+  isLeader = true;
+
+  constructor(readonly image: MetadataImage, readonly term = 1) {
+    this.nextIndex = image.offset + 1;
+  }
+
+  committed(): MetadataImage {
+    return this.image;
+  }
+
+  leadership(): { isLeader: boolean; lastIndex: number } {
+    return { isLeader: this.isLeader, lastIndex: this.nextIndex - 1 };
   }
 
   /** Reserves an index for a non-command entry (a leader-change marker). */
@@ -92,7 +103,7 @@ export class FakeQuorum implements QuorumPort {
     const p = this.pending.shift();
     expect(p, 'a proposal in flight').to.not.equal(undefined);
     const { index, records, resolve } = p as Pending;
-    this.committed.applyBatch(records, index);
+    this.image.applyBatch(records, index);
     resolve({ index, term: this.term });
   }
 

@@ -1,0 +1,309 @@
+/**
+ * `LogFileSystem` on node:fs/promises: the production disk of partition logs. Its simulated twin is
+ * `sim/sim-log-fs.ts`; both pass test/partitions/log-fs-contract.ts. The contract (what survives a
+ * process crash and what a power loss) is in src/partitions/log-fs.ts.
+ *
+ * How each clause is met:
+ * - A `LogFile` keeps one file handle open (O_RDWR, not O_APPEND: positional writes at a position the
+ *   handle tracks itself, so `size` is known without a stat). Appends and truncations run one after
+ *   another on a promise chain, so they land in call order (contract item 1) and a failed one fails
+ *   every later one (item 5).
+ * - `sync` waits for the appends called before it (the chain as it was at the call), then calls
+ *   `datasync` (fdatasync). It is not on the chain: appends called after it are written while the
+ *   fdatasync runs, and the next sync covers them — the basis of group commit.
+ * - `truncate` is ftruncate + fdatasync (fdatasync flushes the size change, which data retrieval needs).
+ * - Creating a file, `remove`, `rename`, `writeFileAtomically` and creating or removing a directory end
+ *   with an fsync of the parent directory, so the name change itself survives a power loss.
+ *
+ * Limits: one handle per file (asserted), writes and reads loop until complete; a read that finds
+ * the file shorter than this handle wrote (someone else truncated it) rejects.
+ */
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert, assertNonNegativeInteger } from '../util/assert.js';
+import { LogFsError, TEMP_SUFFIX, isValidLogName } from '../partitions/log-fs.js';
+import type { LogDirectory, LogFile, LogFileSystem, OpenOptions } from '../partitions/log-fs.js';
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+}
+
+function assertName(name: string, what: string): void {
+  assert(isValidLogName(name), `${what}: invalid name ${JSON.stringify(name)}`);
+}
+
+/** fsync of a directory: makes the creation, removal or renaming of its entries durable. */
+async function syncDirectory(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A plain Uint8Array over a Buffer's bytes (callers compare with Uint8Array; Buffer is a subclass). */
+function plain(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+export class NodeLogFileSystem implements LogFileSystem {
+  private constructor(readonly root: string) {}
+
+  /** The file system rooted at `root` (created, with its parents, if missing). */
+  static async open(root: string): Promise<NodeLogFileSystem> {
+    await mkdir(root, { recursive: true });
+    return new NodeLogFileSystem(root);
+  }
+
+  async directory(path: string): Promise<LogDirectory> {
+    assertName(path, 'directory');
+    const full = join(this.root, path);
+    try {
+      await mkdir(full);
+      await syncDirectory(this.root);
+    } catch (error) {
+      if (errorCode(error) !== 'EEXIST') throw error;
+    }
+    // Temporary files of interrupted atomic writes: the rename never happened, so they are garbage.
+    let removed = false;
+    for (const name of await readdir(full)) {
+      if (name.endsWith(TEMP_SUFFIX)) {
+        await unlink(join(full, name));
+        removed = true;
+      }
+    }
+    if (removed) await syncDirectory(full);
+    return new NodeLogDirectory(path, full);
+  }
+
+  async removeDirectory(path: string): Promise<void> {
+    assertName(path, 'removeDirectory');
+    await rm(join(this.root, path), { recursive: true, force: true });
+    await syncDirectory(this.root);
+  }
+
+  async listDirectories(): Promise<string[]> {
+    const entries = await readdir(this.root, { withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isDirectory() && isValidLogName(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  }
+}
+
+class NodeLogDirectory implements LogDirectory {
+  private readonly openFiles = new Set<string>();
+
+  constructor(
+    readonly path: string,
+    private readonly fullPath: string,
+  ) {}
+
+  async list(): Promise<string[]> {
+    const entries = await readdir(this.fullPath, { withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isFile() && isValidLogName(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  }
+
+  async open(name: string, options: OpenOptions): Promise<LogFile> {
+    assertName(name, 'open');
+    assert(!this.openFiles.has(name), `open: ${this.path}/${name} is already open`);
+    const path = join(this.fullPath, name);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, constants.O_RDWR);
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+      if (!options.create) throw new LogFsError('NOT_FOUND', `${this.path}/${name} does not exist`);
+      handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o644);
+      try {
+        await syncDirectory(this.fullPath);
+      } catch (syncError) {
+        await handle.close();
+        throw syncError;
+      }
+    }
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    this.openFiles.add(name);
+    return new NodeLogFile(name, handle, size, () => this.openFiles.delete(name));
+  }
+
+  async remove(name: string): Promise<void> {
+    assertName(name, 'remove');
+    assert(!this.openFiles.has(name), `remove: ${this.path}/${name} is open`);
+    try {
+      await unlink(join(this.fullPath, name));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return;
+      throw error;
+    }
+    await syncDirectory(this.fullPath);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    assertName(from, 'rename');
+    assertName(to, 'rename');
+    assert(!this.openFiles.has(from) && !this.openFiles.has(to), `rename: ${this.path}/${from} or ${to} is open`);
+    try {
+      await rename(join(this.fullPath, from), join(this.fullPath, to));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') throw new LogFsError('NOT_FOUND', `${this.path}/${from} does not exist`);
+      throw error;
+    }
+    await syncDirectory(this.fullPath);
+  }
+
+  async readFile(name: string): Promise<Uint8Array | undefined> {
+    assertName(name, 'readFile');
+    try {
+      return plain(await readFile(join(this.fullPath, name)));
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async writeFileAtomically(name: string, data: Uint8Array): Promise<void> {
+    assertName(name, 'writeFileAtomically');
+    assert(!this.openFiles.has(name), `writeFileAtomically: ${this.path}/${name} is open`);
+    const temp = join(this.fullPath, name + TEMP_SUFFIX);
+    const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, join(this.fullPath, name));
+    await syncDirectory(this.fullPath);
+  }
+}
+
+class NodeLogFile implements LogFile {
+  /** Bytes counting every append called; appends write at this position. */
+  size: number;
+  /** Bytes of appends that have resolved (reads below it need not wait). */
+  private writtenSize: number;
+  /** Appends and truncations, in call order; rejects (for good) once one has failed. */
+  private chain: Promise<void> = Promise.resolve();
+  private readonly syncsInFlight = new Set<Promise<void>>();
+  private failure: Error | undefined;
+  private closed = false;
+
+  constructor(
+    readonly name: string,
+    private readonly handle: FileHandle,
+    size: number,
+    private readonly release: () => void,
+  ) {
+    this.size = size;
+    this.writtenSize = size;
+  }
+
+  append(data: Uint8Array): Promise<void> {
+    const early = this.unusable();
+    if (early !== undefined) return early;
+    const position = this.size;
+    this.size += data.length;
+    const op = this.chain.then(async () => {
+      try {
+        let written = 0;
+        while (written < data.length) {
+          const { bytesWritten } = await this.handle.write(data, written, data.length - written, position + written);
+          written += bytesWritten;
+        }
+      } catch (error) {
+        throw this.fail('append', error);
+      }
+      this.writtenSize = position + data.length;
+    });
+    this.chain = op;
+    return op;
+  }
+
+  async read(position: number, length: number): Promise<Uint8Array> {
+    assertNonNegativeInteger(position, 'read position');
+    assertNonNegativeInteger(length, 'read length');
+    assert(position + length <= this.size, `read ${position}+${length} beyond the end ${this.size} of ${this.name}`);
+    assert(!this.closed, `read: ${this.name} is closed`);
+    if (position + length > this.writtenSize) await this.chain;
+    const buffer = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(buffer, done, length - done, position + done);
+      if (bytesRead === 0) throw new Error(`${this.name}: short read at ${position + done} (the file shrank behind this handle)`);
+      done += bytesRead;
+    }
+    return buffer;
+  }
+
+  sync(): Promise<void> {
+    const early = this.unusable();
+    if (early !== undefined) return early;
+    const sync = this.chain.then(async () => {
+      try {
+        await this.handle.datasync();
+      } catch (error) {
+        throw this.fail('sync', error);
+      }
+    });
+    const tracked = sync.then(
+      () => void this.syncsInFlight.delete(tracked),
+      () => void this.syncsInFlight.delete(tracked),
+    );
+    this.syncsInFlight.add(tracked);
+    return sync;
+  }
+
+  truncate(size: number): Promise<void> {
+    const early = this.unusable();
+    if (early !== undefined) return early;
+    assertNonNegativeInteger(size, 'truncate size');
+    assert(size <= this.size, `truncate ${this.name} to ${size}: beyond its size ${this.size}`);
+    this.size = size;
+    const op = this.chain.then(async () => {
+      try {
+        await this.handle.truncate(size);
+        await this.handle.datasync();
+      } catch (error) {
+        throw this.fail('truncate', error);
+      }
+      this.writtenSize = Math.min(this.writtenSize, size);
+    });
+    this.chain = op;
+    return op;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.chain.catch(() => {});
+    await Promise.all([...this.syncsInFlight]);
+    this.release();
+    await this.handle.close();
+  }
+
+  private unusable(): Promise<never> | undefined {
+    if (this.closed) return Promise.reject(new Error(`${this.name} is closed`));
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return undefined;
+  }
+
+  private fail(what: string, error: unknown): Error {
+    if (this.failure === undefined) {
+      this.failure = new Error(`${this.name}: ${what} failed: ${String(error)}`, { cause: error });
+    }
+    return this.failure;
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * All partition replicas on one broker: it follows the metadata image (become leader / become
+ * follower / stop), opens each replica's log, routes produce and fetch requests, runs one fetch loop
+ * per followed partition, and does the periodic work — ISR shrink checks, HW checkpoints, and the
+ * background flush of `flush=os` logs.
+ *
+ * Ports: the Clock, a log opener, the transport for follower fetches, and the controller channel
+ * for AlterPartition. Nothing here touches the disk or the network directly.
+ */
+import type { CancelTimer, Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import type { MetadataImage, MetadataDelta, PartitionState } from '../metadata/image.js';
+import { replicaChanges } from '../metadata/replica-changes.js';
+import type { AlterPartitionRequest, AlterPartitionResponse } from '../metadata/rpc.js';
+import { effectiveConfig, flushPolicy, minInsyncReplicas, uncleanLeaderElection } from '../metadata/topic-config.js';
+import { partitionError, type PartitionErrorResult } from './errors.js';
+import { ProducerStateTable, nextSequence } from './producer-state.js';
+import { readBatchHeader } from './record-batch.js';
+import { PartitionReplica, type Acks, type FetchRequest, type FetchResponse, type ProduceResult, type ReplicaConfig, type ReplicaLog } from './replica.js';
+
+export interface ReplicaManagerOptions {
+  readonly brokerId: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Opens (creating or recovering) the log of one partition. */
+  readonly openLog: (topicId: string, partition: number, config: Readonly<Record<string, string>>) => Promise<ReplicaLog>;
+  /** Deletes a partition's log (its topic was deleted). */
+  readonly deleteLog: (topicId: string, partition: number) => Promise<void>;
+  /** Sends a follower fetch to broker `leader`. Rejects on a network failure or timeout. */
+  readonly fetchFrom: (leader: number, topicId: string, partition: number, request: FetchRequest) => Promise<FetchResponse>;
+  readonly alterPartition: (request: AlterPartitionRequest) => Promise<AlterPartitionResponse>;
+  readonly brokerEpoch: () => number;
+  /** Kafka's replica.lag.time.max.ms. Default 30,000. */
+  readonly replicaLagTimeMaxMs?: number;
+  /** Follower fetch: max wait (long poll) and bytes. Defaults 500 ms, 1 MiB. */
+  readonly replicaFetchWaitMaxMs?: number;
+  readonly replicaFetchBytesMax?: number;
+  /** Backoff after a failed follower fetch. Default 100 ms. */
+  readonly replicaFetchBackoffMs?: number;
+  /** Flush interval of flush=os logs. Default 1000 ms. */
+  readonly osFlushIntervalMs?: number;
+}
+
+interface Hosted {
+  readonly replica: PartitionReplica;
+  readonly topicName: string;
+  fetching: boolean;
+}
+
+const key = (topicId: string, partition: number): string => `${topicId}:${partition}`;
+
+export class ReplicaManager {
+  private readonly hosted = new Map<string, Hosted>();
+  /** Replicas being opened: metadata that arrives meanwhile waits for them. */
+  private readonly opening = new Map<string, Promise<Hosted | undefined>>();
+  private cancelTick: CancelTimer = () => {};
+  private stopped = false;
+  private lastImage: MetadataImage | undefined;
+
+  constructor(private readonly options: ReplicaManagerOptions) {}
+
+  start(): void {
+    this.scheduleTick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelTick();
+    for (const h of this.hosted.values()) h.replica.stop();
+  }
+
+  replica(topicId: string, partition: number): PartitionReplica | undefined {
+    return this.hosted.get(key(topicId, partition))?.replica;
+  }
+
+  replicas(): PartitionReplica[] {
+    return [...this.hosted.values()].map((h) => h.replica);
+  }
+
+  // ---- Metadata ------------------------------------------------------------------------------------
+
+  /** Every applied metadata batch. */
+  onDelta(delta: MetadataDelta, image: MetadataImage): void {
+    this.lastImage = image;
+    const changes = replicaChanges(delta, this.options.brokerId);
+    for (const s of [...changes.leader, ...changes.follower]) void this.ensure(s, image);
+    for (const s of changes.stop) void this.remove(s.topicId, s.partition, s.deleted);
+    // Config changes reach every hosted replica of the topic.
+    for (const topicName of delta.configs) {
+      for (const t of topicName === '' ? image.topics() : [image.topic(topicName)]) {
+        if (t === undefined) continue;
+        for (const p of t.partitions.values()) {
+          const h = this.hosted.get(key(p.topicId, p.partition));
+          if (h !== undefined) void h.replica.applyMetadata(p, this.replicaConfig(image, t.name));
+        }
+      }
+    }
+  }
+
+  /** A snapshot replaced the image: reconcile every partition. */
+  onReset(image: MetadataImage): void {
+    this.lastImage = image;
+    const wanted = new Set<string>();
+    for (const t of image.topics()) {
+      for (const p of t.partitions.values()) {
+        if (!p.replicas.includes(this.options.brokerId)) continue;
+        wanted.add(key(p.topicId, p.partition));
+        void this.ensure(p, image);
+      }
+    }
+    for (const [k, h] of this.hosted) {
+      if (!wanted.has(k)) void this.remove(h.replica.state.topicId, h.replica.state.partition, image.topicById(h.replica.state.topicId) === undefined);
+    }
+  }
+
+  private replicaConfig(image: MetadataImage, topicName: string): ReplicaConfig {
+    const cfg = effectiveConfig(image.topicConfig(topicName), image.clusterConfig());
+    return {
+      minInsyncReplicas: minInsyncReplicas(cfg),
+      uncleanLeaderElection: uncleanLeaderElection(cfg),
+      flush: flushPolicy(cfg),
+      replicaLagTimeMaxMs: this.options.replicaLagTimeMaxMs ?? 30_000,
+    };
+  }
+
+  private async ensure(state: PartitionState, image: MetadataImage): Promise<void> {
+    const k = key(state.topicId, state.partition);
+    const topic = image.topicById(state.topicId);
+    if (topic === undefined) return;
+    const config = this.replicaConfig(image, topic.name);
+    let hosted = this.hosted.get(k);
+    if (hosted === undefined) {
+      let opening = this.opening.get(k);
+      if (opening === undefined) {
+        opening = this.open(state, topic.name, effectiveConfig(image.topicConfig(topic.name), image.clusterConfig()), config);
+        this.opening.set(k, opening);
+      }
+      hosted = await opening;
+      this.opening.delete(k);
+      if (hosted === undefined) return;
+    }
+    // Always apply the latest state this broker knows (metadata may have moved on while opening).
+    const latest = this.lastImage?.partition(state.topicId, state.partition) ?? state;
+    await hosted.replica.applyMetadata(latest, config);
+    if (hosted.replica.role === 'follower') this.startFetching(hosted);
+  }
+
+  private async open(state: PartitionState, topicName: string, rawConfig: Readonly<Record<string, string>>, config: ReplicaConfig): Promise<Hosted | undefined> {
+    const log = await this.options.openLog(state.topicId, state.partition, rawConfig);
+    if (this.stopped) return undefined;
+    const replica = new PartitionReplica(
+      {
+        brokerId: this.options.brokerId,
+        topicName,
+        log,
+        producers: new ProducerStateTable(),
+        clock: this.options.clock,
+        logger: this.options.logger,
+        brokerEpoch: this.options.brokerEpoch,
+        alterPartition: this.options.alterPartition,
+      },
+      { ...state, leader: -1, leaderEpoch: -1, partitionEpoch: -1 },
+      config,
+    );
+    const hosted: Hosted = { replica, topicName, fetching: false };
+    this.hosted.set(key(state.topicId, state.partition), hosted);
+    return hosted;
+  }
+
+  private async remove(topicId: string, partition: number, deleted: boolean): Promise<void> {
+    const k = key(topicId, partition);
+    await this.opening.get(k);
+    const h = this.hosted.get(k);
+    if (h === undefined) return;
+    this.hosted.delete(k);
+    h.replica.stop();
+    if (deleted) await this.options.deleteLog(topicId, partition);
+  }
+
+  // ---- Requests ------------------------------------------------------------------------------------
+
+  /** A producer's batch for one partition. */
+  async produce(topicId: string, partition: number, batch: Uint8Array, acks: Acks, timeoutMs: number): Promise<ProduceResult | PartitionErrorResult> {
+    const h = this.hosted.get(key(topicId, partition));
+    if (h === undefined) return partitionError('NOT_LEADER_OR_FOLLOWER', `broker ${this.options.brokerId} has no replica of ${topicId}:${partition}`);
+    const header = readBatchHeader(batch, 0);
+    if (header === 'truncated' || header.sizeInBytes !== batch.length) return partitionError('CORRUPT_RECORD', 'the request does not hold exactly one whole record batch');
+    let lastSequence = header.baseSequence;
+    for (let i = 1; i < header.recordCount; i++) lastSequence = nextSequence(lastSequence);
+    return h.replica.produce(batch, acks, timeoutMs, {
+      producerId: header.producerId,
+      producerEpoch: header.producerEpoch,
+      baseSequence: header.baseSequence,
+      lastSequence,
+    });
+  }
+
+  /** A consumer's or a follower's fetch of one partition. */
+  fetch(topicId: string, partition: number, request: FetchRequest): Promise<FetchResponse> {
+    const h = this.hosted.get(key(topicId, partition));
+    if (h === undefined) return Promise.resolve(partitionError('NOT_LEADER_OR_FOLLOWER', `broker ${this.options.brokerId} has no replica of ${topicId}:${partition}`));
+    return h.replica.fetch(request);
+  }
+
+  // ---- Follower fetch loops ------------------------------------------------------------------------
+
+  private startFetching(h: Hosted): void {
+    if (h.fetching || this.stopped) return;
+    h.fetching = true;
+    void this.fetchLoop(h).finally(() => {
+      h.fetching = false;
+    });
+  }
+
+  private async fetchLoop(h: Hosted): Promise<void> {
+    const o = this.options;
+    const state = (): PartitionState => h.replica.state;
+    while (!this.stopped && this.hosted.get(key(state().topicId, state().partition)) === h) {
+      const next = h.replica.nextFetch(o.replicaFetchBytesMax ?? 1 << 20, o.replicaFetchWaitMaxMs ?? 500);
+      if (next === undefined) return; // not a follower any more, or no leader: metadata restarts it
+      let backoff = false;
+      try {
+        const response = await o.fetchFrom(next.leader, state().topicId, state().partition, next.request);
+        const error = await h.replica.handleFetchResponse(next.request, response);
+        backoff = error !== undefined;
+      } catch {
+        backoff = true;
+      }
+      if (backoff) await this.sleep(o.replicaFetchBackoffMs ?? 100);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.options.clock.setTimer(ms, resolve));
+  }
+
+  // ---- Periodic work -------------------------------------------------------------------------------
+
+  private tickCount = 0;
+
+  private scheduleTick(): void {
+    this.cancelTick = this.options.clock.setTimer(this.options.osFlushIntervalMs ?? 1000, () => {
+      if (this.stopped) return;
+      this.tickCount++;
+      for (const h of this.hosted.values()) {
+        h.replica.tick();
+        if (h.replica.role === 'follower') this.startFetching(h);
+        void h.replica.log.flush();
+        if (this.tickCount % 5 === 0) void h.replica.log.checkpointHighWatermark();
+      }
+      this.scheduleTick();
+    });
+  }
+}

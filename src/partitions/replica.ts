@@ -1,0 +1,509 @@
+/**
+ * One partition's replica on one broker: the leader's side of produce, fetch, the high watermark and
+ * the ISR, and the follower's side of fetching from the leader (DESIGN.md §4; KIP-101, KIP-279,
+ * KIP-320, KIP-497, KIP-903).
+ *
+ * Leader:
+ * - HW = min over the ISR of each member's log end (its *flushed* end with flush=always), and it
+ *   advances only while the ISR has at least `min.insync.replicas` members (KAFKA-15583). The HW never
+ *   goes down. While an ISR change is in flight the leader uses the union of the old and new ISR for
+ *   the minimum and the smaller of the two for the min-ISR check (KIP-497's "maximal ISR").
+ * - acks=0/1 are answered after the append (and, with flush=always, its fsync); acks=all once the HW
+ *   covers the batch. With |ISR| < min.insync.replicas an acks=all produce is refused before append.
+ * - A follower's fetch carries (fetchOffset, lastFetchedEpoch, currentLeaderEpoch). A stale leader
+ *   epoch gets FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH; a log that diverged gets the
+ *   end offset of the last common epoch (KIP-320) and truncates there — never to its own HW (KIP-101).
+ * - A follower joins the ISR once its log end reaches the HW and the start of the leader's epoch, and
+ *   leaves it after `replica.lag.time.max.ms` without catching up; both through AlterPartition.
+ *
+ * Follower: fetches from the leader the metadata names, appends what it receives (fsynced first with
+ * flush=always, so the offset it reports is durable), truncates on a diverging-epoch answer, and
+ * follows the leader's HW.
+ *
+ * Every log mutation of a replica runs in one serial chain (`exclusive`), so appends, truncations and
+ * role changes never interleave. Time comes from the injected Clock only.
+ */
+import { assert } from '../util/assert.js';
+import type { CancelTimer, Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import type { PartitionState } from '../metadata/image.js';
+import type { AlterPartitionRequest, AlterPartitionResponse } from '../metadata/rpc.js';
+import { NO_LEADER } from '../metadata/records.js';
+import { partitionError, type PartitionErrorResult } from './errors.js';
+import type { ProducerStateTable } from './producer-state.js';
+
+/** What the replica needs of its partition log (segment-log.ts implements it). */
+export interface ReplicaLog {
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  /** The end offset known durable. */
+  readonly flushedOffset: number;
+  highWatermark: number;
+  readonly latestEpoch: number | undefined;
+  appendAsLeader(batch: Uint8Array, leaderEpoch: number, nowMs: number): Promise<AppendInfo | PartitionErrorResult>;
+  appendAsFollower(batches: Uint8Array, nowMs: number): Promise<readonly AppendInfo[] | PartitionErrorResult>;
+  flush(): Promise<number>;
+  read(fetchOffset: number, limits: { maxBytes: number; maxOffset: number }): Promise<Uint8Array | PartitionErrorResult>;
+  truncateTo(offset: number): Promise<void>;
+  assignEpoch(epoch: number, startOffset: number): void;
+  endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };
+  checkpointHighWatermark(): Promise<void>;
+}
+
+/** One appended batch: offsets and the idempotence fields of its header. */
+export interface AppendInfo {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly lastSequence: number;
+}
+
+export interface ReplicaConfig {
+  readonly minInsyncReplicas: number;
+  readonly replicaLagTimeMaxMs: number;
+  readonly flush: 'always' | 'os';
+  readonly uncleanLeaderElection: boolean;
+}
+
+export type Acks = 0 | 1 | -1;
+
+export interface ProduceResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** The batch was a retry of one already in the log. */
+  readonly duplicate: boolean;
+}
+
+export interface FetchRequest {
+  /** The fetching broker, or -1 for a consumer. */
+  readonly replicaId: number;
+  /** The fetching broker's epoch (followers only; KIP-903). */
+  readonly brokerEpoch: number;
+  readonly fetchOffset: number;
+  /** The epoch of the last batch in the follower's log (followers only; -1: none). */
+  readonly lastFetchedEpoch: number;
+  /** The leader epoch the fetcher believes current (-1: don't check). */
+  readonly currentLeaderEpoch: number;
+  readonly maxBytes: number;
+  readonly minBytes: number;
+  readonly maxWaitMs: number;
+}
+
+export type FetchResponse =
+  | {
+      readonly records: Uint8Array;
+      readonly highWatermark: number;
+      readonly logStartOffset: number;
+      readonly logEndOffset: number;
+    }
+  | { readonly divergingEpoch: { readonly epoch: number; readonly endOffset: number }; readonly highWatermark: number }
+  | PartitionErrorResult;
+
+export interface ReplicaDeps {
+  readonly brokerId: number;
+  readonly topicName: string;
+  readonly log: ReplicaLog;
+  readonly producers: ProducerStateTable;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** This broker's current registration epoch. */
+  readonly brokerEpoch: () => number;
+  /** Sends AlterPartition to the active controller. Rejects on a network failure. */
+  readonly alterPartition: (request: AlterPartitionRequest) => Promise<AlterPartitionResponse>;
+}
+
+interface FollowerProgress {
+  logEndOffset: number;
+  lastCaughtUpMs: number;
+  brokerEpoch: number;
+}
+
+interface HwWaiter {
+  readonly offset: number;
+  readonly resolve: (reached: boolean) => void;
+}
+
+interface ParkedFetch {
+  readonly request: FetchRequest;
+  readonly resolve: (response: FetchResponse) => void;
+  readonly cancel: CancelTimer;
+}
+
+export type ReplicaRole = 'leader' | 'follower' | 'offline';
+
+export class PartitionReplica {
+  private stateValue: PartitionState;
+  private config: ReplicaConfig;
+  private roleValue: ReplicaRole = 'offline';
+  private readonly followers = new Map<number, FollowerProgress>();
+  private pendingIsr: readonly number[] | undefined;
+  private hwWaiters: HwWaiter[] = [];
+  private parked: ParkedFetch[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly deps: ReplicaDeps,
+    state: PartitionState,
+    config: ReplicaConfig,
+  ) {
+    this.stateValue = state;
+    this.config = config;
+  }
+
+  get state(): PartitionState {
+    return this.stateValue;
+  }
+  get role(): ReplicaRole {
+    return this.roleValue;
+  }
+  get highWatermark(): number {
+    return this.deps.log.highWatermark;
+  }
+  get log(): ReplicaLog {
+    return this.deps.log;
+  }
+
+  private get where(): string {
+    return `${this.deps.topicName}-${this.stateValue.partition}`;
+  }
+
+  /** Runs `fn` after every earlier log mutation of this replica has finished. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- Metadata ------------------------------------------------------------------------------------
+
+  /** A new partition state from the metadata log (or new topic configs). */
+  applyMetadata(state: PartitionState, config: ReplicaConfig): Promise<void> {
+    return this.exclusive(async () => {
+      const before = this.stateValue;
+      this.config = config;
+      if (state.partitionEpoch < before.partitionEpoch) return;
+      this.stateValue = state;
+      const me = this.deps.brokerId;
+      if (state.leader === me) {
+        if (this.roleValue !== 'leader' || state.leaderEpoch !== before.leaderEpoch) this.becomeLeader();
+        else if (this.pendingIsr !== undefined && sameMembers(this.pendingIsr, state.isr)) this.pendingIsr = undefined;
+        this.maybeAdvanceHighWatermark();
+      } else if (state.replicas.includes(me)) {
+        if (this.roleValue !== 'follower' || state.leaderEpoch !== before.leaderEpoch) this.becomeFollower();
+      } else {
+        this.becomeOffline('no longer a replica');
+      }
+    });
+  }
+
+  private becomeLeader(): void {
+    const log = this.deps.log;
+    const now = this.deps.clock.nowMs();
+    this.roleValue = 'leader';
+    this.pendingIsr = undefined;
+    this.followers.clear();
+    for (const r of this.stateValue.replicas) {
+      if (r !== this.deps.brokerId) this.followers.set(r, { logEndOffset: -1, lastCaughtUpMs: now, brokerEpoch: -1 });
+    }
+    // The new epoch starts at our log end: a follower that diverged truncates back to here (KIP-101).
+    log.assignEpoch(this.stateValue.leaderEpoch, log.logEndOffset);
+    this.deps.logger('%s: leader in epoch %d at offset %d (HW %d, ISR %s)', this.where, this.stateValue.leaderEpoch, log.logEndOffset, log.highWatermark, this.stateValue.isr.join(','));
+  }
+
+  private becomeFollower(): void {
+    this.roleValue = 'follower';
+    this.failWaiters('NOT_LEADER_OR_FOLLOWER', `leadership moved to ${this.stateValue.leader}`);
+    this.followers.clear();
+    this.pendingIsr = undefined;
+    this.deps.logger('%s: follower of %d in epoch %d', this.where, this.stateValue.leader, this.stateValue.leaderEpoch);
+  }
+
+  private becomeOffline(why: string): void {
+    this.roleValue = 'offline';
+    this.failWaiters('NOT_LEADER_OR_FOLLOWER', why);
+  }
+
+  /** The replica is being removed or the broker stops. */
+  stop(): void {
+    this.stopped = true;
+    this.becomeOffline('replica stopped');
+  }
+
+  private failWaiters(code: 'NOT_LEADER_OR_FOLLOWER', why: string): void {
+    for (const w of this.hwWaiters) w.resolve(false);
+    this.hwWaiters = [];
+    for (const p of this.parked) {
+      p.cancel();
+      p.resolve(partitionError(code, why));
+    }
+    this.parked = [];
+  }
+
+  // ---- Leader: produce -----------------------------------------------------------------------------
+
+  /**
+   * Appends one record batch as leader. Resolves per `acks` (see the module header), or with an error
+   * (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, CORRUPT_RECORD, MESSAGE_TOO_LARGE,
+   * OUT_OF_ORDER_SEQUENCE, INVALID_PRODUCER_EPOCH, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND).
+   */
+  async produce(batch: Uint8Array, acks: Acks, timeoutMs: number, identity: { producerId: number; producerEpoch: number; baseSequence: number; lastSequence: number }): Promise<ProduceResult | PartitionErrorResult> {
+    const appended = await this.exclusive(async (): Promise<ProduceResult | PartitionErrorResult> => {
+      if (this.roleValue !== 'leader' || this.stopped) return partitionError('NOT_LEADER_OR_FOLLOWER', `${this.where} is led by ${this.stateValue.leader}`);
+      if (acks === -1 && this.isrSizeForMinIsr() < this.config.minInsyncReplicas) {
+        return partitionError('NOT_ENOUGH_REPLICAS', `${this.where} has ${this.stateValue.isr.length} in-sync replicas, min.insync.replicas is ${this.config.minInsyncReplicas}`);
+      }
+      const check = this.deps.producers.check(identity);
+      if (check.kind === 'error') return partitionError(check.code, check.message);
+      if (check.kind === 'duplicate') return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, duplicate: true };
+      const info = await this.deps.log.appendAsLeader(batch, this.stateValue.leaderEpoch, this.deps.clock.nowMs());
+      if ('error' in info) return info;
+      this.deps.producers.record(identity, info.baseOffset, info.lastOffset);
+      return { baseOffset: info.baseOffset, lastOffset: info.lastOffset, duplicate: false };
+    });
+    if ('error' in appended) return appended;
+    if (this.config.flush === 'always') await this.deps.log.flush();
+    this.maybeAdvanceHighWatermark();
+    this.wakeParkedFetches();
+    if (acks !== -1) return appended;
+    if (this.deps.log.highWatermark > appended.lastOffset) return appended;
+    const reached = await this.waitForHighWatermark(appended.lastOffset + 1, timeoutMs);
+    if (reached) return appended;
+    if (this.roleValue !== 'leader') return partitionError('NOT_LEADER_OR_FOLLOWER', `${this.where} lost leadership before the batch was replicated; outcome unknown`);
+    if (this.isrSizeForMinIsr() < this.config.minInsyncReplicas) return partitionError('NOT_ENOUGH_REPLICAS_AFTER_APPEND');
+    return partitionError('REQUEST_TIMED_OUT', `${this.where} offset ${appended.lastOffset} not replicated within ${timeoutMs} ms`);
+  }
+
+  private waitForHighWatermark(offset: number, timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (reached: boolean): void => {
+        if (done) return;
+        done = true;
+        cancel();
+        resolve(reached);
+      };
+      const cancel = this.deps.clock.setTimer(timeoutMs, () => {
+        this.hwWaiters = this.hwWaiters.filter((w) => w.resolve !== finish);
+        finish(false);
+      });
+      this.hwWaiters.push({ offset, resolve: finish });
+    });
+  }
+
+  // ---- Leader: fetch -------------------------------------------------------------------------------
+
+  /** Serves a fetch from a follower or a consumer, long-polling up to `maxWaitMs` for `minBytes`. */
+  async fetch(request: FetchRequest): Promise<FetchResponse> {
+    const first = await this.fetchOnce(request);
+    if ('error' in first || 'divergingEpoch' in first) return first;
+    if (first.records.length >= request.minBytes || request.maxWaitMs <= 0) return first;
+    return new Promise<FetchResponse>((resolve) => {
+      const cancel = this.deps.clock.setTimer(request.maxWaitMs, () => {
+        this.parked = this.parked.filter((p) => p.resolve !== resolve);
+        void this.fetchOnce(request).then(resolve);
+      });
+      this.parked.push({ request, resolve, cancel });
+    });
+  }
+
+  private wakeParkedFetches(): void {
+    if (this.parked.length === 0) return;
+    const parked = this.parked;
+    this.parked = [];
+    for (const p of parked) {
+      p.cancel();
+      void this.fetchOnce(p.request).then(p.resolve);
+    }
+  }
+
+  private async fetchOnce(req: FetchRequest): Promise<FetchResponse> {
+    const log = this.deps.log;
+    if (this.roleValue !== 'leader' || this.stopped) return partitionError('NOT_LEADER_OR_FOLLOWER', `${this.where} is led by ${this.stateValue.leader}`);
+    const epoch = this.stateValue.leaderEpoch;
+    if (req.currentLeaderEpoch >= 0 && req.currentLeaderEpoch < epoch) return partitionError('FENCED_LEADER_EPOCH', `${req.currentLeaderEpoch} < ${epoch}`);
+    if (req.currentLeaderEpoch > epoch) return partitionError('UNKNOWN_LEADER_EPOCH', `${req.currentLeaderEpoch} > ${epoch}`);
+    const isFollower = req.replicaId >= 0;
+    if (isFollower) {
+      const progress = this.followers.get(req.replicaId);
+      if (progress === undefined) return partitionError('NOT_LEADER_OR_FOLLOWER', `broker ${req.replicaId} is not a replica of ${this.where}`);
+      if (req.lastFetchedEpoch >= 0) {
+        // KIP-320: does the follower's log end within an epoch we know, at an offset we hold?
+        const end = log.endOffsetForEpoch(req.lastFetchedEpoch);
+        if (end.epoch !== req.lastFetchedEpoch || end.endOffset < req.fetchOffset) {
+          return { divergingEpoch: end, highWatermark: log.highWatermark };
+        }
+      }
+      this.onFollowerFetch(req, progress);
+    }
+    if (req.fetchOffset < log.logStartOffset || req.fetchOffset > log.logEndOffset) {
+      return partitionError('OFFSET_OUT_OF_RANGE', `${this.where}: offset ${req.fetchOffset} is outside [${log.logStartOffset}, ${log.logEndOffset}]`);
+    }
+    // Followers read to the log end; consumers only what is committed.
+    const maxOffset = isFollower ? log.logEndOffset : log.highWatermark;
+    const records = req.fetchOffset >= maxOffset ? new Uint8Array(0) : await log.read(req.fetchOffset, { maxBytes: req.maxBytes, maxOffset });
+    if ('error' in records) return records;
+    return { records, highWatermark: log.highWatermark, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset };
+  }
+
+  private onFollowerFetch(req: FetchRequest, progress: FollowerProgress): void {
+    const log = this.deps.log;
+    progress.logEndOffset = req.fetchOffset;
+    progress.brokerEpoch = req.brokerEpoch;
+    if (req.fetchOffset >= this.leaderEndForHw()) progress.lastCaughtUpMs = this.deps.clock.nowMs();
+    this.maybeAdvanceHighWatermark();
+    // ISR expansion: caught up to the HW and into our epoch.
+    const epochStart = log.endOffsetForEpoch(this.stateValue.leaderEpoch - 1).endOffset;
+    if (
+      !this.stateValue.isr.includes(req.replicaId) &&
+      this.pendingIsr === undefined &&
+      req.fetchOffset >= log.highWatermark &&
+      req.fetchOffset >= epochStart
+    ) {
+      this.requestIsr([...this.stateValue.isr, req.replicaId]);
+    }
+  }
+
+  // ---- Leader: HW and ISR --------------------------------------------------------------------------
+
+  /** Our own log end as it counts toward the HW: durable only, with flush=always. */
+  private leaderEndForHw(): number {
+    const log = this.deps.log;
+    return this.config.flush === 'always' ? log.flushedOffset : log.logEndOffset;
+  }
+
+  private isrSizeForMinIsr(): number {
+    const pending = this.pendingIsr;
+    return pending === undefined ? this.stateValue.isr.length : Math.min(pending.length, this.stateValue.isr.length);
+  }
+
+  private maybeAdvanceHighWatermark(): void {
+    if (this.roleValue !== 'leader') return;
+    const log = this.deps.log;
+    if (this.isrSizeForMinIsr() < this.config.minInsyncReplicas) return;
+    const members = new Set([...this.stateValue.isr, ...(this.pendingIsr ?? [])]);
+    let hw = this.leaderEndForHw();
+    for (const id of members) {
+      if (id === this.deps.brokerId) continue;
+      const end = this.followers.get(id)?.logEndOffset ?? -1;
+      hw = Math.min(hw, end);
+    }
+    if (hw <= log.highWatermark) return;
+    log.highWatermark = hw;
+    const ready = this.hwWaiters.filter((w) => w.offset <= hw);
+    this.hwWaiters = this.hwWaiters.filter((w) => w.offset > hw);
+    for (const w of ready) w.resolve(true);
+    this.wakeParkedFetches();
+  }
+
+  /** Periodic: shrink the ISR of followers that have not caught up within replica.lag.time.max.ms. */
+  tick(): void {
+    if (this.roleValue !== 'leader' || this.pendingIsr !== undefined) return;
+    const now = this.deps.clock.nowMs();
+    const lagging = this.stateValue.isr.filter((id) => {
+      if (id === this.deps.brokerId) return false;
+      const p = this.followers.get(id);
+      return p === undefined || now - p.lastCaughtUpMs > this.config.replicaLagTimeMaxMs;
+    });
+    if (lagging.length > 0) {
+      this.deps.logger('%s: shrinking ISR, %s lagging', this.where, lagging.join(','));
+      this.requestIsr(this.stateValue.isr.filter((id) => !lagging.includes(id)));
+    }
+  }
+
+  private requestIsr(isr: readonly number[]): void {
+    const state = this.stateValue;
+    this.pendingIsr = isr;
+    const request: AlterPartitionRequest = {
+      kind: 'alter-partition',
+      brokerId: this.deps.brokerId,
+      brokerEpoch: this.deps.brokerEpoch(),
+      topicId: state.topicId,
+      partition: state.partition,
+      leaderEpoch: state.leaderEpoch,
+      partitionEpoch: state.partitionEpoch,
+      newIsr: isr.map((id) => ({ brokerId: id, brokerEpoch: id === this.deps.brokerId ? this.deps.brokerEpoch() : (this.followers.get(id)?.brokerEpoch ?? -1) })),
+    };
+    const done = (response: AlterPartitionResponse | undefined): void => {
+      if (this.pendingIsr !== isr) return;
+      if (response !== undefined && !('error' in response) && response.partition.partitionEpoch > this.stateValue.partitionEpoch) {
+        this.stateValue = response.partition;
+      }
+      // On an error the metadata log brings the truth; either way the next change may be requested.
+      this.pendingIsr = undefined;
+      this.maybeAdvanceHighWatermark();
+    };
+    this.deps.alterPartition(request).then(done, () => done(undefined));
+  }
+
+  // ---- Follower ------------------------------------------------------------------------------------
+
+  /** The fetch a follower sends next, or undefined when it has no leader to fetch from. */
+  nextFetch(maxBytes: number, maxWaitMs: number): { leader: number; request: FetchRequest } | undefined {
+    if (this.roleValue !== 'follower' || this.stateValue.leader === NO_LEADER || this.stopped) return undefined;
+    const log = this.deps.log;
+    const fetchOffset = this.config.flush === 'always' ? log.flushedOffset : log.logEndOffset;
+    return {
+      leader: this.stateValue.leader,
+      request: {
+        replicaId: this.deps.brokerId,
+        brokerEpoch: this.deps.brokerEpoch(),
+        fetchOffset,
+        lastFetchedEpoch: log.latestEpoch ?? -1,
+        currentLeaderEpoch: this.stateValue.leaderEpoch,
+        maxBytes,
+        minBytes: 1,
+        maxWaitMs,
+      },
+    };
+  }
+
+  /** Handles the leader's answer to `nextFetch()`'s request. Returns an error to back off on, if any. */
+  handleFetchResponse(request: FetchRequest, response: FetchResponse): Promise<PartitionErrorResult | undefined> {
+    return this.exclusive(async () => {
+      if (this.roleValue !== 'follower' || request.currentLeaderEpoch !== this.stateValue.leaderEpoch) return undefined;
+      if ('error' in response) return response;
+      const log = this.deps.log;
+      if ('divergingEpoch' in response) {
+        await this.truncateForDivergence(response.divergingEpoch);
+        return undefined;
+      }
+      const expected = this.config.flush === 'always' ? log.flushedOffset : log.logEndOffset;
+      if (request.fetchOffset !== expected && request.fetchOffset !== log.logEndOffset) return undefined; // stale answer
+      if (response.records.length > 0) {
+        const appended = await log.appendAsFollower(response.records, this.deps.clock.nowMs());
+        if ('error' in appended) return appended;
+        for (const info of appended) this.deps.producers.record(info, info.baseOffset, info.lastOffset);
+        if (this.config.flush === 'always') await log.flush();
+      }
+      const hw = Math.min(response.highWatermark, this.config.flush === 'always' ? log.flushedOffset : log.logEndOffset);
+      if (hw > log.highWatermark) log.highWatermark = hw;
+      return undefined;
+    });
+  }
+
+  /**
+   * KIP-320 / KIP-279: the leader says our log diverged after `diverging.endOffset` of
+   * `diverging.epoch`. Truncate to where our own log and that epoch agree; the next fetch checks
+   * again, so several rounds resolve any number of epochs the leader never knew.
+   */
+  private async truncateForDivergence(diverging: { epoch: number; endOffset: number }): Promise<void> {
+    const log = this.deps.log;
+    const ours = log.endOffsetForEpoch(diverging.epoch);
+    const to = Math.min(ours.epoch === diverging.epoch ? Math.min(ours.endOffset, diverging.endOffset) : ours.endOffset, log.logEndOffset);
+    if (to >= log.logEndOffset) return;
+    if (!this.config.uncleanLeaderElection) {
+      assert(to >= log.highWatermark, `${this.where}: truncation to ${to} below the high watermark ${log.highWatermark}`);
+    }
+    this.deps.logger('%s: diverged from the leader after epoch %d offset %d; truncating %d -> %d', this.where, diverging.epoch, diverging.endOffset, log.logEndOffset, to);
+    await log.truncateTo(to);
+    this.deps.producers.truncateTo(to);
+    if (log.highWatermark > to) log.highWatermark = to;
+  }
+}
+
+function sameMembers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
