@@ -3,7 +3,7 @@
  * record-batch.ts) on the produce path, in this thread, no I/O.
  *
  * For records of 100 B and 1 KiB (values of that size, null key, no headers, one timestamp), batches
- * are filled up to 16 KiB (Kafka's default batch.size). Measured, each for ~1 s after a warm-up:
+ * are filled up to 16 KiB (Kafka's default batch.size). Measured after a warm-up, best of 3 runs of 0.5 s:
  *   encode    encodeRecordBatch of a batch's records (the producer's work per batch)
  *   validate  validateBatch (framing + CRC-32C + counts; the broker's work per produced batch)
  *   decode    decodeRecords (the consumer's work; views, no copies)
@@ -17,7 +17,8 @@ import { formatCount, type BenchContext, type BenchResult, type BenchRow } from 
 const BATCH_BYTES_TARGET = 16 * 1024;
 const RECORD_SIZES = [100, 1024] as const;
 const WARMUP_MS = 200;
-const MEASURE_MS = 1_000;
+const MEASURE_MS = 1_500;
+const RUNS = 3;
 const TIMESTAMP_MS = 1_700_000_000_000;
 
 interface Rate {
@@ -81,10 +82,15 @@ export async function benchRecordBatch(context?: BenchContext): Promise<BenchRes
     for (const [what, step] of steps) {
       context?.progress.update(`record-batch: ${what}, ${recordBytes} B records`);
       measure(step, batch.length, n, WARMUP_MS);
-      const rate = measure(step, batch.length, n, MEASURE_MS);
-      if (!Number.isFinite(rate.sink)) throw new Error('unreachable: keeps the results alive');
-      // Yield to the event loop between runs (progress output, signals).
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      // Best of RUNS: other work on the machine only ever slows a run down.
+      let rate: Rate = { bytesPerS: 0, recordsPerS: 0 };
+      for (let run = 0; run < RUNS; run++) {
+        const measured = measure(step, batch.length, n, MEASURE_MS / RUNS);
+        if (!Number.isFinite(measured.sink)) throw new Error('unreachable: keeps the results alive');
+        if (measured.bytesPerS > rate.bytesPerS) rate = measured;
+        // Yield to the event loop between runs (progress output, signals).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       figures[`record_batch_${what}_${label}_mb_per_s`] = Math.round(rate.bytesPerS / 1e6);
       figures[`record_batch_${what}_${label}_records_per_s`] = Math.round(rate.recordsPerS);
       rows.push({

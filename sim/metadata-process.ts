@@ -38,6 +38,17 @@ export interface MetadataProcessOptions {
   readonly listener?: (id: NodeId) => MetadataListener;
   /** Called once the node is up. */
   readonly onStarted?: (node: MetadataNode, channel: SimControllerChannel) => void;
+  /** More roles on the same process (the data plane), made before the node starts. */
+  readonly addOn?: (ctx: ProcessContext, node: () => MetadataNode | undefined, channel: SimControllerChannel) => ProcessAddOn | undefined;
+}
+
+/** A role added to a metadata process: it hears the metadata log, its own messages and the crash. */
+export interface ProcessAddOn {
+  readonly listener?: MetadataListener;
+  started?(node: MetadataNode): void;
+  /** Returns true when the message was its own. */
+  receive?(message: SimMessage): boolean;
+  crash?(): void;
 }
 
 export interface MetadataProcess extends SimProcess {
@@ -50,6 +61,9 @@ export async function startMetadataProcess(ctx: ProcessContext, options: Metadat
   const channel = new SimControllerChannel(ctx.id, ctx.send, ctx.clock);
   const isVoter = ctx.voters.includes(ctx.id);
   const { onFatal, ...raft } = ctx.raft;
+  let started: MetadataNode | undefined;
+  const addOn = options.addOn?.(ctx, () => started, channel);
+  const listeners = [...(options.listener !== undefined ? [options.listener(ctx.id)] : []), ...(addOn?.listener !== undefined ? [addOn.listener] : [])];
   const node = await MetadataNode.start({
     id: ctx.id,
     voters: ctx.voters,
@@ -66,20 +80,24 @@ export async function startMetadataProcess(ctx: ProcessContext, options: Metadat
     onFatal,
     ...(options.controller !== undefined ? { controller: options.controller } : {}),
     ...(options.broker !== undefined ? { broker: options.broker } : {}),
-    ...(options.listener !== undefined ? { listeners: [options.listener(ctx.id)] } : {}),
+    listeners,
   });
+  started = node;
   options.onStarted?.(node, channel);
+  addOn?.started?.(node);
   return {
     node,
     channel,
     raft: node.raft,
     receive(msg) {
       if (isRaftMessage(msg)) node.receiveRaft(msg);
+      else if (addOn?.receive?.(msg) === true) return;
       else if (!channel.onMessage(msg)) channel.serve(msg, (request) => node.handleControllerRequest(request as ControllerRequest), ctx.send);
     },
     crash() {
       node.crash();
       channel.abandon();
+      addOn?.crash?.();
     },
   };
 }

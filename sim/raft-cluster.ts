@@ -77,6 +77,8 @@ export interface RaftClusterOptions {
   readonly createCore?: (options: RaftOptions, initial: ConstructorParameters<typeof RaftCore>[1]) => RaftCore;
   /** Replaces what runs on each machine (default: a RaftNode with a hash state machine). */
   readonly createProcess?: (context: ProcessContext) => Promise<SimProcess>;
+  /** Hears every machine fault, so other simulated disks on the machine can suffer it too. */
+  readonly onMachineFault?: (id: NodeId, fault: 'crash' | 'power-loss' | 'wipe') => void;
 }
 
 /** One simulated machine: its disk, its clock, and the process running on it (if any). */
@@ -250,9 +252,10 @@ export class RaftCluster {
   }
 
   /** kill -9: the process dies; an in-flight disk write is lost, or torn. */
-  crash(id: NodeId, tornWrite = false): void {
+  crash(id: NodeId, tornWrite = false, powerLoss = false): void {
     const m = this.machine(id);
     this.trace.event('n%d crash%s', id, tornWrite ? ' (torn write)' : '');
+    this.options.onMachineFault?.(id, powerLoss ? 'power-loss' : 'crash');
     m.process?.crash();
     m.process = undefined;
     m.incarnation++;
@@ -267,7 +270,7 @@ export class RaftCluster {
   /** Power loss on several machines at once: every in-flight write is lost or torn. */
   powerLoss(ids: readonly NodeId[]): void {
     this.trace.event('power loss on %s', ids.map((i) => `n${i}`).join(' '));
-    for (const id of ids) this.crash(id, true);
+    for (const id of ids) this.crash(id, true, true);
   }
 
   /** The machine's disk is replaced by an empty one; the node restarts as a recovering voter. */
@@ -276,6 +279,7 @@ export class RaftCluster {
     this.trace.event('n%d disk wiped', id);
     if (m.isUp) this.crash(id);
     m.disk.wipe();
+    this.options.onMachineFault?.(id, 'wipe');
     this.checker.onWipe(m);
     m.recovering = m.isVoter;
   }

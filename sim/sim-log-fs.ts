@@ -482,7 +482,9 @@ class SimFileHandle implements LogFile {
     return queue;
   }
 
-  append(data: Uint8Array): Promise<void> {
+  // async: a failed assertion or an unusable handle rejects rather than throws; the part before the
+  // first await (reserving the position) still runs at the call.
+  async append(data: Uint8Array): Promise<void> {
     const early = this.unusable();
     if (early !== undefined) return early;
     const copy = data.slice();
@@ -507,7 +509,7 @@ class SimFileHandle implements LogFile {
     });
   }
 
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
     const early = this.unusable();
     if (early !== undefined) return early;
     this.mount.disk.syncCount++;
@@ -523,7 +525,7 @@ class SimFileHandle implements LogFile {
     });
   }
 
-  truncate(size: number): Promise<void> {
+  async truncate(size: number): Promise<void> {
     const early = this.unusable();
     if (early !== undefined) return early;
     assertNonNegativeInteger(size, 'truncate size');

@@ -211,7 +211,9 @@ class NodeLogFile implements LogFile {
     this.writtenSize = size;
   }
 
-  append(data: Uint8Array): Promise<void> {
+  // async: a failed assertion or an unusable handle rejects rather than throws; the part before the
+  // first await (reserving the position) still runs at the call.
+  async append(data: Uint8Array): Promise<void> {
     const early = this.unusable();
     if (early !== undefined) return early;
     const position = this.size;
@@ -248,7 +250,7 @@ class NodeLogFile implements LogFile {
     return buffer;
   }
 
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
     const early = this.unusable();
     if (early !== undefined) return early;
     const sync = this.chain.then(async () => {
@@ -266,7 +268,7 @@ class NodeLogFile implements LogFile {
     return sync;
   }
 
-  truncate(size: number): Promise<void> {
+  async truncate(size: number): Promise<void> {
     const early = this.unusable();
     if (early !== undefined) return early;
     assertNonNegativeInteger(size, 'truncate size');

@@ -190,13 +190,14 @@ export type BatchValidation =
 
 /**
  * Malformed record-batch bytes (Kafka's CorruptRecordException, protocol error CORRUPT_RECORD).
- * Retriable, as in Kafka: bytes damaged in transit may arrive intact on a retry. `position` is where
- * the offending batch starts in the input.
+ * Not retriable, matching PartitionError.CORRUPT_RECORD (errors.ts): a producer re-sends the very same
+ * encoded bytes (Kafka, which guards against corruption in transit, calls it retriable). `position`
+ * is where the offending batch starts in the input.
  */
 export class CorruptRecordError extends Error {
   override readonly name = 'CorruptRecordError';
   readonly code = 'CORRUPT_RECORD';
-  readonly retriable = true;
+  readonly retriable = false;
   constructor(
     message: string,
     readonly position: number,
@@ -266,7 +267,7 @@ function writeUtf8(bytes: Uint8Array, pos: number, s: string, byteLength: number
     return;
   }
   const { written } = utf8Encoder.encodeInto(s, bytes.subarray(pos, pos + byteLength));
-  assert(written === byteLength, `header key: expected ${byteLength} UTF-8 bytes, wrote ${written}`);
+  if (written !== byteLength) assert(false, `header key: expected ${byteLength} UTF-8 bytes, wrote ${written}`);
 }
 
 function readUtf8(bytes: Uint8Array, pos: number, length: number): string {

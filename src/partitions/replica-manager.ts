@@ -14,8 +14,8 @@ import { replicaChanges } from '../metadata/replica-changes.js';
 import type { AlterPartitionRequest, AlterPartitionResponse } from '../metadata/rpc.js';
 import { effectiveConfig, flushPolicy, minInsyncReplicas, uncleanLeaderElection } from '../metadata/topic-config.js';
 import { partitionError, type PartitionErrorResult } from './errors.js';
-import { ProducerStateTable, nextSequence } from './producer-state.js';
-import { readBatchHeader } from './record-batch.js';
+import { ProducerStateTable } from './producer-state.js';
+import { validateBatch } from './record-batch.js';
 import { PartitionReplica, type Acks, type FetchRequest, type FetchResponse, type ProduceResult, type ReplicaConfig, type ReplicaLog } from './replica.js';
 
 export interface ReplicaManagerOptions {
@@ -183,15 +183,15 @@ export class ReplicaManager {
   async produce(topicId: string, partition: number, batch: Uint8Array, acks: Acks, timeoutMs: number): Promise<ProduceResult | PartitionErrorResult> {
     const h = this.hosted.get(key(topicId, partition));
     if (h === undefined) return partitionError('NOT_LEADER_OR_FOLLOWER', `broker ${this.options.brokerId} has no replica of ${topicId}:${partition}`);
-    const header = readBatchHeader(batch, 0);
-    if (header === 'truncated' || header.sizeInBytes !== batch.length) return partitionError('CORRUPT_RECORD', 'the request does not hold exactly one whole record batch');
-    let lastSequence = header.baseSequence;
-    for (let i = 1; i < header.recordCount; i++) lastSequence = nextSequence(lastSequence);
+    const checked = validateBatch(batch, 0);
+    if (!checked.ok) return partitionError('CORRUPT_RECORD', checked.message);
+    const header = checked.header;
+    if (header.sizeInBytes !== batch.length) return partitionError('CORRUPT_RECORD', 'the request must hold exactly one record batch');
     return h.replica.produce(batch, acks, timeoutMs, {
       producerId: header.producerId,
       producerEpoch: header.producerEpoch,
       baseSequence: header.baseSequence,
-      lastSequence,
+      lastSequence: header.lastSequence,
     });
   }
 

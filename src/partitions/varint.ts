@@ -64,7 +64,7 @@ function isSmall(value: number): boolean {
 /** Bytes that `writeVarlong(value)` writes: 1..10 (at most 8 for a safe integer). */
 export function sizeOfVarlong(value: number): number {
   if (isSmall(value)) return sizeOfVarint(value);
-  assert(Number.isSafeInteger(value), `varlong must be a safe integer, got ${value}`);
+  if (!Number.isSafeInteger(value)) assert(false, `varlong must be a safe integer, got ${value}`);
   // zigzag(value) = 2 * magnitude + sign; count its 7-bit groups without forming it (it may exceed 2^53).
   let rest = Math.floor((value >= 0 ? value : -value - 1) / 64); // zigzag(value) >>> 7
   let size = 1;
@@ -78,7 +78,7 @@ export function sizeOfVarlong(value: number): number {
 /** Writes the safe integer `value` as a zigzag varlong at `pos`; returns the position after it. */
 export function writeVarlong(bytes: Uint8Array, pos: number, value: number): number {
   if (isSmall(value)) return writeVarint(bytes, pos, value);
-  assert(Number.isSafeInteger(value), `varlong must be a safe integer, got ${value}`);
+  if (!Number.isSafeInteger(value)) assert(false, `varlong must be a safe integer, got ${value}`);
   const sign = value < 0 ? 1 : 0;
   const magnitude = sign === 1 ? -value - 1 : value;
   // Low group: bits 0..6 of 2 * magnitude + sign. The rest is magnitude >> 6 (< 2^47, exact).
