@@ -13,9 +13,8 @@ import { LevelRaftStorage } from '../src/node/level-raft-storage.js';
 import { RaftNode, type StateMachine } from '../src/raft/raft-node.js';
 import type { Entry, Message, NodeId, Snapshot } from '../src/raft/types.js';
 import { assert } from '../src/util/assert.js';
-import { systemClock } from '../src/util/clock.js';
+import { systemClock, systemRandom } from '../src/node/system-ports.js';
 import { debugLoggers } from '../src/util/log.js';
-import { systemRandom } from '../src/util/random.js';
 import type { FromWorker, LoadCommand, LoadResult, ToWorker, WorkerInit } from './raft-protocol.js';
 
 const OPS_PER_CLIENT_MAX = 10_000_000;

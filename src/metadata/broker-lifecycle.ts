@@ -39,6 +39,8 @@ export interface BrokerLifecycleOptions {
   readonly heartbeatIntervalMs?: number;
   /** Default 500 ms. */
   readonly retryBackoffMs?: number;
+  /** Controlled shutdown gives up waiting for the controller after this. Default 30,000 ms. */
+  readonly controlledShutdownTimeoutMs?: number;
   readonly onStateChange?: (state: BrokerState) => void;
 }
 
@@ -48,7 +50,7 @@ export class BrokerLifecycle {
   private nextVoter = 0;
   private cancelTimer: CancelTimer = () => {};
   private wantShutdown = false;
-  private shutdownDone: (() => void) | undefined;
+  private readonly shutdownWaiters: Array<() => void> = [];
 
   constructor(private readonly options: BrokerLifecycleOptions) {}
 
@@ -65,19 +67,27 @@ export class BrokerLifecycle {
     this.schedule(0, () => this.register());
   }
 
-  /** Resolves once the controller has moved leadership away and fenced this broker (or on stop()). */
+  /**
+   * Resolves once the controller has moved leadership away and fenced this broker, on stop(), or
+   * after `controlledShutdownTimeoutMs` (a controller that cannot be reached must not block a stop).
+   */
   controlledShutdown(): Promise<void> {
     if (this.stateValue === 'stopped') return Promise.resolve();
     this.wantShutdown = true;
     return new Promise((resolve) => {
-      this.shutdownDone = resolve;
+      this.shutdownWaiters.push(resolve);
+      this.options.clock.setTimer(this.options.controlledShutdownTimeoutMs ?? 30_000, resolve);
     });
   }
 
   stop(): void {
     this.setState('stopped');
     this.cancelTimer();
-    this.shutdownDone?.();
+    this.releaseShutdownWaiters();
+  }
+
+  private releaseShutdownWaiters(): void {
+    for (const resolve of this.shutdownWaiters.splice(0)) resolve();
   }
 
   private setState(state: BrokerState): void {
@@ -161,7 +171,7 @@ export class BrokerLifecycle {
     }
     if (response.shouldShutdown) {
       this.setState('stopped');
-      this.shutdownDone?.();
+      this.releaseShutdownWaiters();
       return;
     }
     this.setState(this.wantShutdown ? 'shutting-down' : response.fenced ? 'fenced' : 'running');

@@ -53,8 +53,6 @@ export interface ControllerOptions {
   /** Default 3, lowered to the number of registered brokers when there are fewer. */
   readonly defaultReplicationFactor?: number;
   readonly producerIdBlockSize?: number;
-  /** Records per batch at most (leader moves of many partitions are split). Default 2000. */
-  readonly batchRecordsMax?: number;
 }
 
 interface BrokerSession {
@@ -134,7 +132,8 @@ export class QuorumController {
       case 'create-partitions':
         return this.write((img) => this.createPartitions(img, request));
       case 'describe-configs':
-        return this.active === undefined ? errorResult('NOT_CONTROLLER') : this.describeConfigs(this.active.working, request);
+        // Reads show committed state only, never a proposal that may yet vanish.
+        return this.active === undefined ? errorResult('NOT_CONTROLLER') : this.describeConfigs(this.options.quorum.committed(), request);
       case 'alter-configs':
         return this.write((img) => this.alterConfigs(img, request));
       case 'allocate-producer-ids':
@@ -153,7 +152,14 @@ export class QuorumController {
       const s = this.session(b.id);
       if (now - s.lastHeartbeatMs > this.sessionTimeoutMs) {
         this.options.logger('n%d fencing broker %d: no heartbeat for %d ms', this.options.nodeId, b.id, now - s.lastHeartbeatMs);
-        void this.write((img) => ({ records: this.fenceRecords(img, b.id), result: undefined }));
+        // Back only once it has applied the metadata log up to its own fencing (and all before it).
+        s.catchUpOffset = Number.MAX_SAFE_INTEGER;
+        void this.write(
+          (img) => ({ records: this.fenceRecords(img, b.id), result: undefined }),
+          (_result, committed) => {
+            s.catchUpOffset = committed.index;
+          },
+        );
       }
     }
     if (now - a.lastImbalanceCheckMs >= this.imbalanceIntervalMs) {
@@ -176,16 +182,12 @@ export class QuorumController {
     if (a === undefined) return errorResult('NOT_CONTROLLER');
     const { records, result } = decide(a.working);
     if (records.length === 0) return result;
-    const batchMax = this.options.batchRecordsMax ?? 2000;
-    const proposals: Promise<Committed>[] = [];
-    for (let i = 0; i < records.length; i += batchMax) {
-      const batch = records.slice(i, i + batchMax);
-      for (const r of batch) a.working.apply(r);
-      proposals.push(this.options.quorum.propose(encodeBatch(batch)));
-    }
+    // One decision is one Raft entry, so it commits (or vanishes) whole.
+    for (const r of records) a.working.apply(r);
+    const proposal = this.options.quorum.propose(encodeBatch(records));
     try {
-      const committed = await Promise.all(proposals);
-      afterCommit?.(result, committed[committed.length - 1] as Committed);
+      const committed = await proposal;
+      afterCommit?.(result, committed);
       return result;
     } catch (error) {
       // The working image may now hold records the log never will: rebuild it from the committed
@@ -427,7 +429,7 @@ export class QuorumController {
         fail('INVALID_PARTITIONS', `number of partitions must be between 1 and 100000, got ${t.numPartitions}`);
         continue;
       }
-      const rf = t.replicationFactor === -1 ? Math.min(this.options.defaultReplicationFactor ?? 3, Math.max(1, img.brokers().length)) : t.replicationFactor;
+      const rf = t.replicationFactor === -1 ? Math.min(this.options.defaultReplicationFactor ?? 3, Math.max(1, available.length)) : t.replicationFactor;
       if (!Number.isSafeInteger(rf) || rf < 1) {
         fail('INVALID_REPLICATION_FACTOR', `replication factor must be at least 1, got ${t.replicationFactor}`);
         continue;

@@ -134,15 +134,23 @@ export class MetadataNode {
     return this.controller.handle(request);
   }
 
-  /** Controlled shutdown of the broker role, then of Raft (leadership handed over first). */
+  /**
+   * Controlled shutdown: the broker role first (leaderships moved away, bounded by
+   * `broker.controlledShutdownTimeoutMs`), then Raft leadership handed to a caught-up voter (bounded
+   * by two election timeouts), then the node stops.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     if (this.broker !== undefined) await this.broker.controlledShutdown();
+    this.broker?.stop();
+    const raft = this.raftNode;
+    if (raft !== undefined) {
+      const electionTimeoutMs = (this.options.raft?.tickMs ?? 100) * (this.options.raft?.electionTimeoutTicks ?? 10);
+      await raft.resignLeadership(2 * electionTimeoutMs);
+    }
     this.stopped = true;
     this.cancelTick();
-    this.broker?.stop();
-    this.raftNode?.transferLeadership();
-    await this.raftNode?.stop();
+    await raft?.stop();
   }
 
   /** Simulated crash: everything stops at once. */

@@ -118,6 +118,9 @@ interface FollowerProgress {
   logEndOffset: number;
   lastCaughtUpMs: number;
   brokerEpoch: number;
+  /** The leader's log end and the time at the follower's previous fetch (Kafka's Replica state). */
+  lastFetchLeaderEnd: number;
+  lastFetchMs: number;
 }
 
 interface HwWaiter {
@@ -128,7 +131,7 @@ interface HwWaiter {
 interface ParkedFetch {
   readonly request: FetchRequest;
   readonly resolve: (response: FetchResponse) => void;
-  readonly cancel: CancelTimer;
+  cancel: CancelTimer;
 }
 
 export type ReplicaRole = 'leader' | 'follower' | 'offline';
@@ -206,7 +209,7 @@ export class PartitionReplica {
     this.pendingIsr = undefined;
     this.followers.clear();
     for (const r of this.stateValue.replicas) {
-      if (r !== this.deps.brokerId) this.followers.set(r, { logEndOffset: -1, lastCaughtUpMs: now, brokerEpoch: -1 });
+      if (r !== this.deps.brokerId) this.followers.set(r, { logEndOffset: -1, lastCaughtUpMs: now, brokerEpoch: -1, lastFetchLeaderEnd: -1, lastFetchMs: now });
     }
     // The new epoch starts at our log end: a follower that diverged truncates back to here (KIP-101).
     log.assignEpoch(this.stateValue.leaderEpoch, log.logEndOffset);
@@ -295,27 +298,36 @@ export class PartitionReplica {
 
   // ---- Leader: fetch -------------------------------------------------------------------------------
 
-  /** Serves a fetch from a follower or a consumer, long-polling up to `maxWaitMs` for `minBytes`. */
+  /**
+   * Serves a fetch from a follower or a consumer. Like Kafka's DelayedFetch it long-polls: an answer
+   * with fewer than `minBytes` waits (up to `maxWaitMs`) until new data or a new HW makes it enough.
+   */
   async fetch(request: FetchRequest): Promise<FetchResponse> {
     const first = await this.fetchOnce(request);
-    if ('error' in first || 'divergingEpoch' in first) return first;
-    if (first.records.length >= request.minBytes || request.maxWaitMs <= 0) return first;
+    if (this.complete(request, first) || request.maxWaitMs <= 0) return first;
     return new Promise<FetchResponse>((resolve) => {
-      const cancel = this.deps.clock.setTimer(request.maxWaitMs, () => {
-        this.parked = this.parked.filter((p) => p.resolve !== resolve);
+      const parked: ParkedFetch = { request, resolve, cancel: () => {} };
+      parked.cancel = this.deps.clock.setTimer(request.maxWaitMs, () => {
+        this.parked = this.parked.filter((p) => p !== parked);
         void this.fetchOnce(request).then(resolve);
       });
-      this.parked.push({ request, resolve, cancel });
+      this.parked.push(parked);
     });
   }
 
+  private complete(request: FetchRequest, response: FetchResponse): boolean {
+    return 'error' in response || 'divergingEpoch' in response || response.records.length >= request.minBytes;
+  }
+
+  /** New data or a new HW: answer the parked fetches that now have enough; the rest wait on. */
   private wakeParkedFetches(): void {
-    if (this.parked.length === 0) return;
-    const parked = this.parked;
-    this.parked = [];
-    for (const p of parked) {
-      p.cancel();
-      void this.fetchOnce(p.request).then(p.resolve);
+    for (const p of [...this.parked]) {
+      void this.fetchOnce(p.request).then((response) => {
+        if (!this.parked.includes(p) || !this.complete(p.request, response)) return;
+        this.parked = this.parked.filter((x) => x !== p);
+        p.cancel();
+        p.resolve(response);
+      });
     }
   }
 
@@ -331,7 +343,9 @@ export class PartitionReplica {
       if (progress === undefined) return partitionError('NOT_LEADER_OR_FOLLOWER', `broker ${req.replicaId} is not a replica of ${this.where}`);
       if (req.lastFetchedEpoch >= 0) {
         // KIP-320: does the follower's log end within an epoch we know, at an offset we hold?
-        const end = log.endOffsetForEpoch(req.lastFetchedEpoch);
+        let end = log.endOffsetForEpoch(req.lastFetchedEpoch);
+        // An epoch older than all we know: the follower keeps nothing past our log start.
+        if (end.epoch < 0) end = { epoch: req.lastFetchedEpoch, endOffset: log.logStartOffset };
         if (end.epoch !== req.lastFetchedEpoch || end.endOffset < req.fetchOffset) {
           return { divergingEpoch: end, highWatermark: log.highWatermark };
         }
@@ -350,9 +364,16 @@ export class PartitionReplica {
 
   private onFollowerFetch(req: FetchRequest, progress: FollowerProgress): void {
     const log = this.deps.log;
+    const now = this.deps.clock.nowMs();
+    const leaderEnd = this.leaderEndForHw();
     progress.logEndOffset = req.fetchOffset;
     progress.brokerEpoch = req.brokerEpoch;
-    if (req.fetchOffset >= this.leaderEndForHw()) progress.lastCaughtUpMs = this.deps.clock.nowMs();
+    // Kafka's rule (Replica.updateFetchState): caught up now if at our end, or caught up as of the
+    // previous fetch if it reached the end we had then — so steady load does not look like lag.
+    if (req.fetchOffset >= leaderEnd) progress.lastCaughtUpMs = now;
+    else if (req.fetchOffset >= progress.lastFetchLeaderEnd) progress.lastCaughtUpMs = Math.max(progress.lastCaughtUpMs, progress.lastFetchMs);
+    progress.lastFetchLeaderEnd = leaderEnd;
+    progress.lastFetchMs = now;
     this.maybeAdvanceHighWatermark();
     // ISR expansion: caught up to the HW and into our epoch.
     const epochStart = log.endOffsetForEpoch(this.stateValue.leaderEpoch - 1).endOffset;

@@ -7,8 +7,8 @@
  * - `snapshot`: the peer needs entries we compacted; a snapshot is on its way, send nothing else until
  *   it is acknowledged or `snapshotTicks` run out.
  *
- * Invariant: matchIndex < nextIndex. `matchIndex` may go down only when the peer proves it lost its
- * log (a wiped disk); that is safe because the leader's commit index never goes down.
+ * Invariant: matchIndex < nextIndex. `matchIndex` goes down only for a peer that says it is
+ * recovering from a wiped disk; that is safe because the leader's commit index never goes down.
  */
 import type { LogIndex, NodeId } from './types.js';
 

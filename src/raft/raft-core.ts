@@ -668,8 +668,8 @@ export class RaftCore {
         if (pr === undefined) return;
         pr.recentActive = true;
         pr.idleTicks = 0;
-        if (m.lastIndex < pr.matchIndex) {
-          // It lost entries it acknowledged (a wiped disk), or this is a reordered old response.
+        if (m.recovering === true && m.lastIndex < pr.matchIndex) {
+          // It lost entries it acknowledged: its disk was wiped. Start over from its log end.
           pr.maybeDecrease(pr.nextIndex - 1, m.lastIndex + 1, true);
         }
         pr.onHeartbeatResponse();
@@ -723,7 +723,12 @@ export class RaftCore {
       rejected: true,
       hintIndex,
       hintTerm: this.log.termAt(hintIndex) ?? 0,
+      ...this.recoveringMark(),
     });
+  }
+
+  private recoveringMark(): { recovering?: true } {
+    return this.recoveringValue ? { recovering: true } : {};
   }
 
   private handleHeartbeat(m: HeartbeatRequest): void {
@@ -734,7 +739,7 @@ export class RaftCore {
       this.log.commitTo(m.commitIndex);
     }
     this.maybeFinishRecovery();
-    this.send({ type: 'heartbeat-response', from: this.id, to: m.from, term: this.termValue, lastIndex: this.log.lastIndex() });
+    this.send({ type: 'heartbeat-response', from: this.id, to: m.from, term: this.termValue, lastIndex: this.log.lastIndex(), ...this.recoveringMark() });
   }
 
   private handleSnapshot(m: SnapshotRequest): void {
@@ -786,9 +791,9 @@ export class RaftCore {
       // Fast back-tracking: jump to the last index where our log's term is <= the follower's hint term.
       if (m.index === 0) return; // a notice of a higher term, not an answer to an append
       const probeNext = this.log.findConflictByTerm(m.hintIndex, m.hintTerm) + 1;
-      // A follower that lacks what it acknowledged before lost its log (a wiped disk) — or this is a
-      // reordered old rejection. Starting over from its hint is right for the first, harmless for the second.
-      const lostLog = m.index <= pr.matchIndex && m.hintIndex < pr.matchIndex;
+      // A recovering follower (wiped disk) may lack what it acknowledged before: start over from its
+      // hint. From any other follower such a rejection is a reordered old one, and is ignored.
+      const lostLog = m.recovering === true && m.index <= pr.matchIndex && m.hintIndex < pr.matchIndex;
       if (pr.maybeDecrease(m.index, probeNext, lostLog)) this.sendAppend(pr.id);
       return;
     }

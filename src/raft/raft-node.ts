@@ -134,7 +134,13 @@ export class RaftNode {
    */
   propose(data: Uint8Array): Promise<Committed> {
     if (this.stopped) return Promise.reject(new NodeStoppedError());
-    const result = this.core.propose(data);
+    let result: ReturnType<RaftCore['propose']>;
+    try {
+      result = this.core.propose(data);
+    } catch (error) {
+      this.fatal(error);
+      return Promise.reject(new NodeStoppedError());
+    }
     if (!result.ok) {
       if (result.reason === 'overloaded') return Promise.reject(new QuorumOverloadedError());
       const why = result.reason === 'transferring' ? 'leadership is being transferred' : 'not the leader';
@@ -154,6 +160,20 @@ export class RaftNode {
       to = this.core.transferLeadership(target);
     });
     return to;
+  }
+
+  /**
+   * Controlled shutdown of a leader: hands leadership over and waits until this node is no longer
+   * leader, or `timeoutMs` passed. Resolves with whether leadership moved.
+   */
+  async resignLeadership(timeoutMs: number): Promise<boolean> {
+    if (this.stopped || this.core.role !== 'leader') return true;
+    if (this.transferLeadership() === 0) return false;
+    const deadline = this.options.clock.nowMs() + timeoutMs;
+    while (!this.stopped && this.core.role === 'leader' && this.options.clock.nowMs() < deadline) {
+      await new Promise<void>((resolve) => this.options.clock.setTimer(this.tickMs, resolve));
+    }
+    return this.core.role !== 'leader';
   }
 
   status(): RaftStatus {
@@ -260,6 +280,7 @@ export class RaftNode {
         if (rd.snapshot !== undefined) {
           this.options.stateMachine.restore(rd.snapshot);
           this.stateMachineIndex = rd.snapshot.index;
+          this.settleCoveredBySnapshot(rd.snapshot.index);
           this.entriesSinceSnapshot = 0;
           this.bytesSinceSnapshot = 0;
         }
@@ -313,6 +334,18 @@ export class RaftNode {
     this.entriesSinceSnapshot = 0;
     this.bytesSinceSnapshot = 0;
     this.lastSnapshotMs = this.options.clock.nowMs();
+  }
+
+  /**
+   * Proposals a received snapshot covers will never be applied one by one. Only proposals already
+   * known committed in their own term survive a step-down (noticeRoleChange), so they resolve.
+   */
+  private settleCoveredBySnapshot(snapshotIndex: LogIndex): void {
+    for (const [index, p] of this.pending) {
+      if (index > snapshotIndex) continue;
+      this.pending.delete(index);
+      p.resolve({ index: p.index, term: p.term });
+    }
   }
 
   private failPending(makeError: (index: LogIndex) => RaftError): void {

@@ -98,6 +98,8 @@ export interface AppendResponse extends Envelope {
    */
   readonly hintIndex: LogIndex;
   readonly hintTerm: Term;
+  /** Sent by a voter recovering from a wiped disk: only then may it lack what it acknowledged. */
+  readonly recovering?: true;
 }
 
 export interface HeartbeatRequest extends Envelope {
@@ -118,6 +120,8 @@ export interface HeartbeatResponse extends Envelope {
   readonly type: 'heartbeat-response';
   /** The follower's last log index: below its acknowledged match it lost its disk, and the leader starts over. */
   readonly lastIndex: LogIndex;
+  /** As in AppendResponse. */
+  readonly recovering?: true;
 }
 
 export interface SnapshotRequest extends Envelope {

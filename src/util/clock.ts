@@ -11,12 +11,3 @@ export interface Clock {
   /** Runs `fn` once after `delayMs`; the returned function cancels it if it has not run yet. */
   setTimer(delayMs: number, fn: () => void): CancelTimer;
 }
-
-/** The real clock, for `src/node`, `src/net` and benchmarks. */
-export const systemClock: Clock = {
-  nowMs: () => performance.now(),
-  setTimer(delayMs, fn) {
-    const handle = setTimeout(fn, delayMs);
-    return () => clearTimeout(handle);
-  },
-};

@@ -62,13 +62,3 @@ export class SeededRandom implements Random {
     return new SeededRandom(this.next32());
   }
 }
-
-/** Production randomness, for the node process only (never imported by the cores). */
-export const systemRandom: Random = {
-  int(maxExclusive: number): number {
-    return Math.floor(Math.random() * maxExclusive);
-  },
-  float(): number {
-    return Math.random();
-  },
-};

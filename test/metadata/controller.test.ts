@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import type { MetadataErrorCode } from '../../src/metadata/errors.js';
-import { NO_LEADER, type MetadataRecord } from '../../src/metadata/records.js';
+import { NO_LEADER } from '../../src/metadata/records.js';
 import type * as rpc from '../../src/metadata/rpc.js';
 import { FakeRaftError, flush, Harness } from './controller-harness.js';
 
@@ -208,6 +208,23 @@ describe('quorum controller', () => {
       await h.heartbeatAll();
       await h.tick();
       expect(h.proposalCount).to.equal(mark);
+    });
+
+    it('a fenced broker is unfenced only once its metadata has caught up past its own fencing', async () => {
+      const h = await threeBrokers();
+      const victim = 2;
+      const staleOffset = h.committed.offset;
+      h.clock.advance(9001);
+      await h.heartbeatAll([victim]);
+      await h.tick();
+      expect(h.committed.broker(victim)?.fenced).to.equal(true);
+      const fencedAt = h.committed.offset;
+      expect(fencedAt).to.be.above(staleOffset);
+      // Resumed after a pause with the image it had before: it stays fenced.
+      expect(await h.heartbeat(victim, { metadataOffset: staleOffset })).to.include({ fenced: true });
+      expect(h.committed.broker(victim)?.fenced).to.equal(true);
+      // Caught up to the record that fenced it: unfenced.
+      expect(await h.heartbeat(victim, { metadataOffset: fencedAt })).to.include({ fenced: false });
     });
 
     it('with no eligible ISR member the partition goes offline and keeps its last ISR member; unfencing brings it back', async () => {
@@ -717,15 +734,14 @@ describe('quorum controller', () => {
       expect(await h.handle({ kind: 'allocate-producer-ids', brokerId: 1, brokerEpoch: h.epoch(1) })).to.deep.equal({ firstProducerId: 0, count: 1000 });
     });
 
-    it('large changes are split into batches of at most batchRecordsMax records', async () => {
-      const h = await threeBrokers({ batchRecordsMax: 4 });
+    it('a change of many records is one Raft entry, so it commits or vanishes whole', async () => {
+      const h = await threeBrokers();
       const mark = h.proposalCount;
-      await h.createTopic('big', 10, 1);
+      await h.createTopic('big', 3000, 1);
       const batches = h.quorum.proposals.slice(mark);
-      expect(batches.map((p) => p.records.length)).to.deep.equal([4, 4, 3]);
-      const all: MetadataRecord[] = batches.flatMap((p) => p.records);
-      expect(all[0]).to.include({ type: 'topic', name: 'big' });
-      expect(h.partitions('big')).to.have.length(10);
+      expect(batches).to.have.length(1);
+      expect((batches[0] as (typeof batches)[number]).records).to.have.length(3001);
+      expect(h.partitions('big')).to.have.length(3000);
     });
   });
 });

@@ -18,9 +18,8 @@ import { LevelRaftStorage } from '../../src/node/level-raft-storage.js';
 import { LoopbackTransport } from '../../src/node/loopback-transport.js';
 import { RaftNode, type Committed, type StateMachine } from '../../src/raft/raft-node.js';
 import { EntryType, type Entry, type NodeId, type Snapshot } from '../../src/raft/types.js';
-import { systemClock } from '../../src/util/clock.js';
+import { systemClock, systemRandom } from '../../src/node/system-ports.js';
 import { debugLoggers } from '../../src/util/log.js';
-import { systemRandom } from '../../src/util/random.js';
 
 const TICK_MS = 20;
 const WAIT_MS_MAX = 10_000;
