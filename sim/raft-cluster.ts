@@ -56,6 +56,8 @@ export interface ProcessContext {
     readonly checkQuorum: boolean;
     readonly snapshotEntries: number;
     readonly snapshotTrailingEntries: number;
+    readonly snapshotBytes?: number;
+    readonly snapshotIntervalMs?: number;
     readonly recovering: boolean;
     readonly onFatal: (error: unknown) => void;
   };
@@ -72,6 +74,8 @@ export interface RaftClusterOptions {
   readonly electionTimeoutTicks?: number;
   readonly snapshotEntries?: number;
   readonly snapshotTrailingEntries?: number;
+  readonly snapshotBytes?: number;
+  readonly snapshotIntervalMs?: number;
   readonly diskLatencyMs?: { min: number; max: number };
   /** Replaces the Raft core (deliberately broken cores prove the checker works). */
   readonly createCore?: (options: RaftOptions, initial: ConstructorParameters<typeof RaftCore>[1]) => RaftCore;
@@ -201,6 +205,8 @@ export class RaftCluster {
         checkQuorum: this.options.checkQuorum ?? true,
         snapshotEntries: this.options.snapshotEntries ?? 200,
         snapshotTrailingEntries: this.options.snapshotTrailingEntries ?? 0,
+        ...(this.options.snapshotBytes !== undefined ? { snapshotBytes: this.options.snapshotBytes } : {}),
+        ...(this.options.snapshotIntervalMs !== undefined ? { snapshotIntervalMs: this.options.snapshotIntervalMs } : {}),
         recovering,
         onFatal: (error) => {
           const message = error instanceof Error ? error.message : String(error);

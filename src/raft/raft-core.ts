@@ -122,7 +122,7 @@ export interface RaftStatus {
   readonly snapshotIndex: LogIndex;
   readonly voters: readonly NodeId[];
   readonly recovering: boolean;
-  /** Leader only: every peer it replicates to. */
+  /** Leader only (empty elsewhere: ask the leader): every peer it replicates to. */
   readonly peers: readonly PeerStatus[];
 }
 
@@ -258,6 +258,8 @@ export class RaftCore {
     if (to === NO_NODE || to === this.id || !this.isVoter(to)) return NO_NODE;
     this.logger('n%d [term %d] transferring leadership to n%d', this.id, this.termValue, to);
     this.leadTransferee = to;
+    // The transfer gets one election timeout. This also postpones the next check-quorum round (as in
+    // etcd-io/raft); callers transfer once, for a controlled shutdown, not in a loop.
     this.electionElapsed = 0;
     const pr = this.progress.get(to) as Progress;
     if (pr.matchIndex === this.log.lastIndex()) this.send({ type: 'timeout-now', from: this.id, to, term: this.termValue });

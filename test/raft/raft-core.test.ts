@@ -619,6 +619,25 @@ describe('RaftCore', () => {
     });
   });
 
+  describe('status', () => {
+    it('the leader reports each peer\'s match index and lag (last index - match); followers report no peers', () => {
+      const c = new Cluster({ voters: [1, 2, 3] });
+      c.campaign(1);
+      c.isolate(3);
+      for (let i = 0; i < 5; i++) expect(c.propose(1, `x${i}`).ok).to.equal(true);
+      const s = c.core(1).status();
+      expect(s.role).to.equal('leader');
+      const lastIndex = s.lastIndex;
+      const peer2 = s.peers.find((p) => p.id === 2);
+      const peer3 = s.peers.find((p) => p.id === 3);
+      expect(peer2?.matchIndex).to.equal(lastIndex);
+      expect(peer2?.lag).to.equal(0);
+      expect(peer3?.lag, 'the isolated follower lags by what it missed').to.equal(lastIndex - (peer3?.matchIndex ?? 0));
+      expect(peer3?.lag).to.be.at.least(5);
+      expect(c.core(2).status().peers).to.deep.equal([]);
+    });
+  });
+
   describe('leadership transfer (Raft thesis §3.10)', () => {
     it('hands over to the target; the old leader refuses proposals meanwhile', () => {
       const c = new Cluster({ voters: [1, 2, 3] });

@@ -735,3 +735,31 @@ describe('Raft scenarios (simulated cluster)', function () {
     expect(cluster.checker.violations).to.deep.equal([]);
   });
 });
+
+describe('Raft snapshots by size and interval (simulated cluster)', function () {
+  this.timeout(30_000);
+
+  async function snapshotIndexAfter(options: Partial<RaftClusterOptions>, proposals: number, bytes: number, waitMs: number): Promise<number> {
+    const cluster = new RaftCluster({ seed: 99, voters: 3, snapshotEntries: 1_000_000, ...options });
+    await cluster.startAll();
+    await cluster.runFor(5000, () => cluster.leader() !== undefined);
+    const leader = cluster.leader() as NodeId;
+    let done = 0;
+    for (let i = 0; i < proposals; i++) void cluster.propose(leader, new Uint8Array(bytes).fill(i % 256)).then(() => done++);
+    await cluster.runFor(5000, () => done === proposals);
+    expect(done).to.equal(proposals);
+    await cluster.runFor(waitMs);
+    expect(cluster.checker.violations).to.deep.equal([]);
+    return (cluster.machine(leader).core() as RaftCore).log.snapshotIndex;
+  }
+
+  it('takes a snapshot once the applied entries reach snapshotBytes, and not before', async () => {
+    expect(await snapshotIndexAfter({ snapshotBytes: 1_000_000 }, 50, 100, 100)).to.equal(0);
+    expect(await snapshotIndexAfter({ snapshotBytes: 2_000 }, 50, 100, 100)).to.be.above(0);
+  });
+
+  it('takes a snapshot after snapshotIntervalMs when anything was applied', async () => {
+    expect(await snapshotIndexAfter({ snapshotIntervalMs: 60_000 }, 5, 10, 1000)).to.equal(0);
+    expect(await snapshotIndexAfter({ snapshotIntervalMs: 2_000 }, 5, 10, 3000)).to.be.above(0);
+  });
+});
