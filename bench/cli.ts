@@ -1,18 +1,20 @@
 /**
  * `npm run bench [-- NAME...] [--json] [--transport mesh|relay]`: runs the named benchmarks (all when
- * none is named: `raft`, `record-batch`). Without --json it prints a table on stdout; with --json
+ * none is named: `raft`, `record-batch`, `log`). Without --json it prints a table on stdout; with --json
  * exactly one JSON object on stdout, the figures of every benchmark run. Progress goes to stderr.
  * Exit code 2 on bad arguments, 1 when a benchmark fails.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { formatCount, type Bench, type BenchResult } from './bench-result.js';
 import { ProgressLine } from './progress.js';
+import { logBench } from './log.js';
 import { raftBench } from './raft.js';
 import { benchRecordBatch } from './record-batch.js';
 
 const BENCHES: ReadonlyMap<string, Bench> = new Map([
   ['raft', raftBench],
   ['record-batch', benchRecordBatch],
+  ['log', logBench],
 ]);
 /** Options that take a value, passed to every benchmark. */
 const VALUE_OPTIONS = new Set(['transport']);

@@ -1,16 +1,15 @@
 /**
- * `npm run sim -- --seeds N [--start S] [--kind raft|metadata|mixed]` runs N seeds;
+ * `npm run sim -- --seeds N [--start S] [--kind raft|metadata|data|mixed]` runs N seeds;
  * `npm run sim -- --seed S` replays one seed and prints its trace. The last line is always
  * `sim: <N> seeds, <V> violations`; the exit code is 1 when V > 0. Each failing seed prints how to
  * replay it.
  *
- * Kinds: `raft` runs the quorum alone (a hash state machine on the Raft log); `metadata` runs whole
- * metadata nodes — controllers and brokers — over the same quorum. `mixed` (the default) gives odd
- * seeds to the metadata simulation and even ones to the quorum alone.
+ * Kinds (sim/seeds.ts): `raft` runs the quorum alone; `metadata` runs controllers and brokers;
+ * `data` adds partition replicas, producers and consumers; `mixed` (the default) picks by seed % 3.
  */
 import { execSync } from 'node:child_process';
 import type { SeedResult } from './run-seed.js';
-import { runAnySeed, type Kind } from './seeds.js';
+import { KINDS, runAnySeed, type Kind } from './seeds.js';
 
 interface Args {
   seeds: number;
@@ -35,8 +34,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--seed') args.seed = value();
     else if (flag === '--quiet') args.quiet = true;
     else if (flag === '--kind') {
-      const kind = argv[++i];
-      if (kind !== 'raft' && kind !== 'metadata' && kind !== 'mixed') usage('--kind takes raft, metadata or mixed');
+      const kind = argv[++i] as Kind;
+      if (!KINDS.includes(kind)) usage(`--kind takes ${KINDS.join(', ')}`);
       args.kind = kind;
     }
     else usage(`unknown argument ${flag}`);
@@ -45,7 +44,7 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 function usage(problem: string): never {
-  console.error(`sim: ${problem}\nusage: npm run sim -- [--seeds N] [--start S] [--kind raft|metadata|mixed] [--quiet] | --seed S [--kind K]`);
+  console.error(`sim: ${problem}\nusage: npm run sim -- [--seeds N] [--start S] [--kind raft|metadata|data|mixed] [--quiet] | --seed S [--kind K]`);
   process.exit(2);
 }
 

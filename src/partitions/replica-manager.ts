@@ -30,6 +30,8 @@ export interface ReplicaManagerOptions {
   readonly fetchFrom: (leader: number, topicId: string, partition: number, request: FetchRequest) => Promise<FetchResponse>;
   readonly alterPartition: (request: AlterPartitionRequest) => Promise<AlterPartitionResponse>;
   readonly brokerEpoch: () => number;
+  /** Whether this broker's current registration is unfenced (see PartitionReplica.applyMetadata). */
+  readonly mayLead: () => boolean;
   /** Kafka's replica.lag.time.max.ms. Default 30,000. */
   readonly replicaLagTimeMaxMs?: number;
   /** Follower fetch: max wait (long poll) and bytes. Defaults 500 ms, 1 MiB. */
@@ -91,7 +93,7 @@ export class ReplicaManager {
         if (t === undefined) continue;
         for (const p of t.partitions.values()) {
           const h = this.hosted.get(key(p.topicId, p.partition));
-          if (h !== undefined) void h.replica.applyMetadata(p, this.replicaConfig(image, t.name));
+          if (h !== undefined) void h.replica.applyMetadata(p, this.replicaConfig(image, t.name), this.options.mayLead());
         }
       }
     }
@@ -141,7 +143,7 @@ export class ReplicaManager {
     }
     // Always apply the latest state this broker knows (metadata may have moved on while opening).
     const latest = this.lastImage?.partition(state.topicId, state.partition) ?? state;
-    await hosted.replica.applyMetadata(latest, config);
+    await hosted.replica.applyMetadata(latest, config, this.options.mayLead());
     if (hosted.replica.role === 'follower') this.startFetching(hosted);
   }
 
@@ -242,7 +244,14 @@ export class ReplicaManager {
     this.cancelTick = this.options.clock.setTimer(this.options.osFlushIntervalMs ?? 1000, () => {
       if (this.stopped) return;
       this.tickCount++;
+      const image = this.lastImage;
+      const mayLead = this.options.mayLead();
       for (const h of this.hosted.values()) {
+        // Leadership held back while fenced is taken up once unfenced.
+        const state = image?.partition(h.replica.state.topicId, h.replica.state.partition);
+        if (mayLead && state !== undefined && state.leader === this.options.brokerId && h.replica.role !== 'leader' && image !== undefined) {
+          void h.replica.applyMetadata(state, this.replicaConfig(image, h.topicName), true);
+        }
         h.replica.tick();
         if (h.replica.role === 'follower') this.startFetching(h);
         void h.replica.log.flush();

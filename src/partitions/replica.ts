@@ -182,15 +182,23 @@ export class PartitionReplica {
 
   // ---- Metadata ------------------------------------------------------------------------------------
 
-  /** A new partition state from the metadata log (or new topic configs). */
-  applyMetadata(state: PartitionState, config: ReplicaConfig): Promise<void> {
+  /**
+   * A new partition state from the metadata log (or new topic configs). `mayLead` is false until this
+   * broker's current registration is unfenced: metadata replayed after a restart may still name this
+   * broker leader in an epoch of its previous life, whose log it may since have lost the tail of
+   * (flush=os). The controller bumps the leader epoch of every partition a broker led when it fences
+   * that broker, so leadership taken once unfenced is always of an epoch given to this incarnation.
+   */
+  applyMetadata(state: PartitionState, config: ReplicaConfig, mayLead = true): Promise<void> {
     return this.exclusive(async () => {
       const before = this.stateValue;
       this.config = config;
       if (state.partitionEpoch < before.partitionEpoch) return;
       this.stateValue = state;
       const me = this.deps.brokerId;
-      if (state.leader === me) {
+      if (state.leader === me && !mayLead) {
+        if (this.roleValue !== 'offline') this.becomeOffline('this broker is not (yet) unfenced');
+      } else if (state.leader === me) {
         if (this.roleValue !== 'leader' || state.leaderEpoch !== before.leaderEpoch) this.becomeLeader();
         else if (this.pendingIsr !== undefined && sameMembers(this.pendingIsr, state.isr)) this.pendingIsr = undefined;
         this.maybeAdvanceHighWatermark();
@@ -267,14 +275,20 @@ export class PartitionReplica {
       return { baseOffset: info.baseOffset, lastOffset: info.lastOffset, duplicate: false };
     });
     if ('error' in appended) return appended;
+    // The append happened in this leader epoch; if leadership changes while we wait (even back to
+    // this broker), the offsets may since hold other data: the outcome is unknown.
+    const epoch = this.stateValue.leaderEpoch;
+    const stillLeading = (): boolean => this.roleValue === 'leader' && this.stateValue.leaderEpoch === epoch;
+    const lost = (): PartitionErrorResult => partitionError('NOT_LEADER_OR_FOLLOWER', `${this.where} lost leadership before the batch was replicated; outcome unknown`);
     if (this.config.flush === 'always') await this.deps.log.flush();
+    if (!stillLeading()) return lost();
     this.maybeAdvanceHighWatermark();
     this.wakeParkedFetches();
     if (acks !== -1) return appended;
     if (this.deps.log.highWatermark > appended.lastOffset) return appended;
     const reached = await this.waitForHighWatermark(appended.lastOffset + 1, timeoutMs);
-    if (reached) return appended;
-    if (this.roleValue !== 'leader') return partitionError('NOT_LEADER_OR_FOLLOWER', `${this.where} lost leadership before the batch was replicated; outcome unknown`);
+    if (reached && stillLeading()) return appended;
+    if (!stillLeading()) return lost();
     if (this.isrSizeForMinIsr() < this.config.minInsyncReplicas) return partitionError('NOT_ENOUGH_REPLICAS_AFTER_APPEND');
     return partitionError('REQUEST_TIMED_OUT', `${this.where} offset ${appended.lastOffset} not replicated within ${timeoutMs} ms`);
   }
@@ -514,7 +528,11 @@ export class PartitionReplica {
     const log = this.deps.log;
     const ours = log.endOffsetForEpoch(diverging.epoch);
     const to = Math.min(ours.epoch === diverging.epoch ? Math.min(ours.endOffset, diverging.endOffset) : ours.endOffset, log.logEndOffset);
-    if (to >= log.logEndOffset) return;
+    if (to === log.logEndOffset) {
+      // No batch to drop, only epochs begun here without data (we led once and appended nothing).
+      await log.truncateTo(to);
+      return;
+    }
     if (!this.config.uncleanLeaderElection) {
       assert(to >= log.highWatermark, `${this.where}: truncation to ${to} below the high watermark ${log.highWatermark}`);
     }

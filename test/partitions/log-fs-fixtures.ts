@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CancelTimer, Clock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { SimLogDisk } from '../../sim/sim-log-fs.js';
+import { SimLogDisk, type LatencyRangeMs } from '../../sim/sim-log-fs.js';
 
 /**
  * A virtual clock. With `auto`, every timer fires on its own from a microtask, earliest first, so
@@ -101,15 +101,15 @@ export interface SimDiskSetup {
   readonly disk: SimLogDisk;
 }
 
-/** A simulated disk on an auto-running clock (latencies 0..3 ms, syncs 1..5 ms). */
-export function simDisk(seed = 1, auto = true): SimDiskSetup {
+export interface SimLatency {
+  readonly latencyMs: LatencyRangeMs;
+  readonly syncLatencyMs: LatencyRangeMs;
+}
+
+/** A simulated disk on a virtual clock (by default auto-running; latencies 0..3 ms, syncs 1..5 ms). */
+export function simDisk(seed = 1, auto = true, latency: SimLatency = { latencyMs: { min: 0, max: 3 }, syncLatencyMs: { min: 1, max: 5 } }): SimDiskSetup {
   const clock = new TestClock(auto);
-  const disk = new SimLogDisk({
-    clock,
-    random: new SeededRandom(seed),
-    latencyMs: { min: 0, max: 3 },
-    syncLatencyMs: { min: 1, max: 5 },
-  });
+  const disk = new SimLogDisk({ clock, random: new SeededRandom(seed), ...latency });
   return { clock, disk };
 }
 
