@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { RaftCluster } from '../../sim/raft-cluster.js';
 import { runSeed, type SeedResult } from '../../sim/run-seed.js';
+import { runAnySeed } from '../../sim/seeds.js';
 import type { Message } from '../../src/raft/types.js';
 
 /**
@@ -108,4 +109,28 @@ describe('simulation determinism', function () {
     expect(failures).to.deep.equal([]);
     expect(committed, 'the seeds did commit work').to.be.above(25 * 100);
   });
+});
+
+describe('simulation determinism: metadata and data planes', function () {
+  this.timeout(120_000);
+
+  for (const kind of ['metadata', 'data'] as const) {
+    it(`a ${kind} seed replays byte for byte`, async () => {
+      const a = await runAnySeed(11, kind, { trace: true });
+      const b = await runAnySeed(11, kind, { trace: true });
+      expect(a.trace.length).to.be.above(100);
+      expect(b.trace.join('\n')).to.equal(a.trace.join('\n'));
+      expect(b.violations).to.deep.equal(a.violations);
+      expect(b.events).to.equal(a.events);
+    });
+
+    it(`8 ${kind} seeds run without a violation`, async () => {
+      const failures: string[] = [];
+      for (let seed = 300; seed < 308; seed++) {
+        const r = await runAnySeed(seed, kind);
+        if (r.violations.length > 0) failures.push(`seed ${seed} (${r.shape}): ${r.violations.slice(0, 3).join('; ')} — npm run sim -- --seed ${seed} --kind ${kind}`);
+      }
+      expect(failures).to.deep.equal([]);
+    });
+  }
 });
