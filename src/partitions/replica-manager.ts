@@ -15,7 +15,7 @@ import type { AlterPartitionRequest, AlterPartitionResponse } from '../metadata/
 import { effectiveConfig, flushPolicy, minInsyncReplicas, uncleanLeaderElection } from '../metadata/topic-config.js';
 import { partitionError, type PartitionErrorResult } from './errors.js';
 import { ProducerStateTable } from './producer-state.js';
-import { validateBatch } from './record-batch.js';
+import { iterateBatches, validateBatch } from './record-batch.js';
 import { PartitionReplica, type Acks, type FetchRequest, type FetchResponse, type ProduceResult, type ReplicaConfig, type ReplicaLog } from './replica.js';
 
 export interface ReplicaManagerOptions {
@@ -150,12 +150,14 @@ export class ReplicaManager {
   private async open(state: PartitionState, topicName: string, rawConfig: Readonly<Record<string, string>>, config: ReplicaConfig): Promise<Hosted | undefined> {
     const log = await this.options.openLog(state.topicId, state.partition, rawConfig);
     if (this.stopped) return undefined;
+    const producers = await rebuildProducerState(log);
+    if (this.stopped) return undefined;
     const replica = new PartitionReplica(
       {
         brokerId: this.options.brokerId,
         topicName,
         log,
-        producers: new ProducerStateTable(),
+        producers,
         clock: this.options.clock,
         logger: this.options.logger,
         brokerEpoch: this.options.brokerEpoch,
@@ -260,4 +262,28 @@ export class ReplicaManager {
       this.scheduleTick();
     });
   }
+}
+
+/**
+ * Idempotent producers' state after a restart, rebuilt from the batch headers of the last two
+ * segments (the state only needs each producer's last five batches; a producer silent for longer
+ * than that starts a new session, as after Kafka's producer-state expiry). A corrupt stored batch
+ * ends the scan: the state then covers what came before it.
+ */
+export async function rebuildProducerState(log: ReplicaLog): Promise<ProducerStateTable> {
+  const producers = new ProducerStateTable();
+  const bases = log.segmentBaseOffsets?.() ?? [];
+  let offset = Math.max(log.logStartOffset, bases.length >= 2 ? (bases[bases.length - 2] as number) : log.logStartOffset);
+  while (offset < log.logEndOffset) {
+    const bytes = await log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset });
+    if ('error' in bytes || bytes.length === 0) break;
+    let next = offset;
+    for (const { header } of iterateBatches(bytes)) {
+      producers.record(header, header.baseOffset, header.lastOffset);
+      next = header.lastOffset + 1;
+    }
+    if (next <= offset) break;
+    offset = next;
+  }
+  return producers;
 }

@@ -48,6 +48,8 @@ export interface ReplicaLog {
   assignEpoch(epoch: number, startOffset: number): void;
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };
   checkpointHighWatermark(): Promise<void>;
+  /** Base offsets of the segments, oldest first (where a producer-state rebuild may start). */
+  segmentBaseOffsets?(): number[];
 }
 
 /** One appended batch: offsets and the idempotence fields of its header. */
