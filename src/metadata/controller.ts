@@ -138,6 +138,8 @@ export class QuorumController {
         return this.write((img) => this.alterConfigs(img, request));
       case 'allocate-producer-ids':
         return this.write((img) => this.allocateProducerIds(img, request));
+      case 'replica-failed':
+        return this.write((img) => this.replicaFailed(img, request));
     }
   }
 
@@ -383,6 +385,35 @@ export class QuorumController {
     const change: MetadataRecord = { type: 'partition-change', topicId: req.topicId, partition: req.partition, isr: ids };
     const after: PartitionState = { ...p, isr: ids, partitionEpoch: p.partitionEpoch + 1 };
     return { records: [change], result: { partition: after } };
+  }
+
+  private replicaFailed(img: MetadataImage, req: rpc.ReplicaFailedRequest): Decision<rpc.ReplicaFailedResponse> {
+    const where = `${req.topicId}:${req.partition}`;
+    const p = img.partition(req.topicId, req.partition);
+    if (p === undefined) return { records: [], result: errorResult('UNKNOWN_TOPIC_OR_PARTITION', where) };
+    const b = img.broker(req.brokerId);
+    if (b === undefined || b.epoch !== req.brokerEpoch) return { records: [], result: errorResult('STALE_BROKER_EPOCH', `broker ${req.brokerId} epoch ${req.brokerEpoch}`) };
+    if (!p.isr.includes(req.brokerId)) return { records: [], result: { partition: p } };
+    // Like fencing, for one partition: out of the ISR (unless it is the last member), leadership to the next.
+    const isr = p.isr.length > 1 ? p.isr.filter((r) => r !== req.brokerId) : [...p.isr];
+    let leader = p.leader === req.brokerId ? this.electLeader(img, { ...p, isr }, req.brokerId) : undefined;
+    // With no other ISR member to hand over to it keeps leading: the intact part of its log stays
+    // readable, and the corrupt batches are never served.
+    if (leader?.leader === NO_LEADER) leader = undefined;
+    const newIsr = leader?.isr ?? isr;
+    const change: MetadataRecord = {
+      type: 'partition-change',
+      topicId: p.topicId,
+      partition: p.partition,
+      ...(leader !== undefined ? { leader: leader.leader } : {}),
+      ...(sameSet(newIsr, p.isr) ? {} : { isr: newIsr }),
+    };
+    if (change.leader === undefined && change.isr === undefined) return { records: [], result: { partition: p } };
+    const leaderChanged = leader !== undefined && leader.leader !== p.leader;
+    return {
+      records: [change],
+      result: { partition: { ...p, isr: newIsr, leader: leader?.leader ?? p.leader, leaderEpoch: p.leaderEpoch + (leaderChanged ? 1 : 0), partitionEpoch: p.partitionEpoch + 1 } },
+    };
   }
 
   private allocateProducerIds(img: MetadataImage, req: rpc.AllocateProducerIdsRequest): Decision<rpc.AllocateProducerIdsResponse> {

@@ -121,6 +121,20 @@ export interface AllocateProducerIdsRequest {
 }
 export type AllocateProducerIdsResponse = { readonly firstProducerId: number; readonly count: number } | ErrorResult;
 
+/**
+ * A broker's replica of a partition found its stored data corrupt (a failed CRC on read): take it out
+ * of the ISR and, if it leads, elect another ISR member. The broker then rebuilds the replica from the
+ * new leader. (Kafka does this per log directory; Skein per partition.)
+ */
+export interface ReplicaFailedRequest {
+  readonly kind: 'replica-failed';
+  readonly brokerId: number;
+  readonly brokerEpoch: number;
+  readonly topicId: string;
+  readonly partition: number;
+}
+export type ReplicaFailedResponse = { readonly partition: PartitionState } | ErrorResult;
+
 export type ControllerRequest =
   | RegisterBrokerRequest
   | BrokerHeartbeatRequest
@@ -130,7 +144,8 @@ export type ControllerRequest =
   | CreatePartitionsRequest
   | DescribeConfigsRequest
   | AlterConfigsRequest
-  | AllocateProducerIdsRequest;
+  | AllocateProducerIdsRequest
+  | ReplicaFailedRequest;
 
 /** The answer type for each request kind. */
 export interface ControllerResponses {
@@ -143,6 +158,7 @@ export interface ControllerResponses {
   'describe-configs': DescribeConfigsResponse;
   'alter-configs': AlterConfigsResponse;
   'allocate-producer-ids': AllocateProducerIdsResponse;
+  'replica-failed': ReplicaFailedResponse;
 }
 
 /** Whole-request failure (not the active controller, or the change's outcome unknown). */

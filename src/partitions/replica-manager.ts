@@ -11,7 +11,7 @@ import type { CancelTimer, Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { MetadataImage, MetadataDelta, PartitionState } from '../metadata/image.js';
 import { replicaChanges } from '../metadata/replica-changes.js';
-import type { AlterPartitionRequest, AlterPartitionResponse } from '../metadata/rpc.js';
+import type { AlterPartitionRequest, AlterPartitionResponse, ReplicaFailedRequest } from '../metadata/rpc.js';
 import { effectiveConfig, flushPolicy, minInsyncReplicas, uncleanLeaderElection } from '../metadata/topic-config.js';
 import { partitionError, type PartitionErrorResult } from './errors.js';
 import { ProducerStateTable } from './producer-state.js';
@@ -29,6 +29,8 @@ export interface ReplicaManagerOptions {
   /** Sends a follower fetch to broker `leader`. Rejects on a network failure or timeout. */
   readonly fetchFrom: (leader: number, topicId: string, partition: number, request: FetchRequest) => Promise<FetchResponse>;
   readonly alterPartition: (request: AlterPartitionRequest) => Promise<AlterPartitionResponse>;
+  /** Reports a replica whose stored data is corrupt to the controller (ReplicaFailed). */
+  readonly replicaFailed?: (request: ReplicaFailedRequest) => Promise<unknown>;
   readonly brokerEpoch: () => number;
   /** Whether this broker's current registration is unfenced (see PartitionReplica.applyMetadata). */
   readonly mayLead: () => boolean;
@@ -162,6 +164,18 @@ export class ReplicaManager {
         logger: this.options.logger,
         brokerEpoch: this.options.brokerEpoch,
         alterPartition: this.options.alterPartition,
+        ...(this.options.replicaFailed !== undefined
+          ? {
+              replicaFailed: () =>
+                (this.options.replicaFailed as NonNullable<ReplicaManagerOptions['replicaFailed']>)({
+                  kind: 'replica-failed',
+                  brokerId: this.options.brokerId,
+                  brokerEpoch: this.options.brokerEpoch(),
+                  topicId: state.topicId,
+                  partition: state.partition,
+                }),
+            }
+          : {}),
       },
       { ...state, leader: -1, leaderEpoch: -1, partitionEpoch: -1 },
       config,

@@ -50,6 +50,8 @@ export interface ReplicaLog {
   checkpointHighWatermark(): Promise<void>;
   /** Base offsets of the segments, oldest first (where a producer-state rebuild may start). */
   segmentBaseOffsets?(): number[];
+  /** Drops every segment and starts empty at `offset` (rebuilding a damaged replica). */
+  truncateFullyAndStartAt?(offset: number): Promise<void>;
 }
 
 /** One appended batch: offsets and the idempotence fields of its header. */
@@ -114,6 +116,8 @@ export interface ReplicaDeps {
   readonly brokerEpoch: () => number;
   /** Sends AlterPartition to the active controller. Rejects on a network failure. */
   readonly alterPartition: (request: AlterPartitionRequest) => Promise<AlterPartitionResponse>;
+  /** Tells the controller this replica's stored data is corrupt (it leaves the ISR and leadership). */
+  readonly replicaFailed?: () => Promise<unknown>;
 }
 
 interface FollowerProgress {
@@ -148,6 +152,8 @@ export class PartitionReplica {
   private parked: ParkedFetch[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /** A read found corrupt stored data: rebuild from the leader at the next chance (as a follower). */
+  private damaged = false;
 
   constructor(
     private readonly deps: ReplicaDeps,
@@ -206,6 +212,7 @@ export class PartitionReplica {
         this.maybeAdvanceHighWatermark();
       } else if (state.replicas.includes(me)) {
         if (this.roleValue !== 'follower' || state.leaderEpoch !== before.leaderEpoch) this.becomeFollower();
+        if (this.damaged) await this.rebuildFromLeader();
       } else {
         this.becomeOffline('no longer a replica');
       }
@@ -374,7 +381,10 @@ export class PartitionReplica {
     // Followers read to the log end; consumers only what is committed.
     const maxOffset = isFollower ? log.logEndOffset : log.highWatermark;
     const records = req.fetchOffset >= maxOffset ? new Uint8Array(0) : await log.read(req.fetchOffset, { maxBytes: req.maxBytes, maxOffset });
-    if ('error' in records) return records;
+    if ('error' in records) {
+      if (records.error === 'KAFKA_STORAGE_ERROR') this.onCorruption(records.message);
+      return records;
+    }
     return { records, highWatermark: log.highWatermark, logStartOffset: log.logStartOffset, logEndOffset: log.logEndOffset };
   }
 
@@ -473,6 +483,31 @@ export class PartitionReplica {
       this.maybeAdvanceHighWatermark();
     };
     this.deps.alterPartition(request).then(done, () => done(undefined));
+  }
+
+  // ---- Damaged data --------------------------------------------------------------------------------
+
+  /**
+   * Stored data failed its CRC on read (bit rot): it is never served. The controller takes this
+   * replica out of the ISR and leadership; once it follows, it rebuilds its log from the new leader.
+   */
+  private onCorruption(why: string): void {
+    if (this.damaged) return;
+    this.damaged = true;
+    this.deps.logger('%s: stored data is corrupt (%s); leaving the ISR to rebuild from the leader', this.where, why);
+    void this.deps.replicaFailed?.().catch(() => {
+      this.damaged = true; // reported again at the next failing read
+    });
+  }
+
+  private async rebuildFromLeader(): Promise<void> {
+    const log = this.deps.log;
+    const start = log.logStartOffset;
+    this.deps.logger('%s: rebuilding the damaged log from offset %d', this.where, start);
+    if (log.truncateFullyAndStartAt !== undefined) await log.truncateFullyAndStartAt(start);
+    else await log.truncateTo(start);
+    this.deps.producers.clear();
+    this.damaged = false;
   }
 
   // ---- Follower ------------------------------------------------------------------------------------

@@ -210,6 +210,32 @@ describe('quorum controller', () => {
       expect(h.proposalCount).to.equal(mark);
     });
 
+    it('a replica with corrupt stored data leaves the ISR and, if it leads, leadership moves to the next ISR member', async () => {
+      const h = await threeBrokers();
+      await h.createTopic('rot', 1, 3);
+      const p = h.partitions('rot')[0] as ReturnType<typeof h.partitions>[number];
+      const leader = p.leader;
+      const stale = await h.handle({ kind: 'replica-failed', brokerId: leader, brokerEpoch: h.epoch(leader) + 100, topicId: p.topicId, partition: 0 });
+      expect(errorOf(stale)).to.equal('STALE_BROKER_EPOCH');
+      const res = await h.handle({ kind: 'replica-failed', brokerId: leader, brokerEpoch: h.epoch(leader), topicId: p.topicId, partition: 0 });
+      expect(errorOf(res)).to.equal(undefined);
+      const after = h.partitions('rot')[0] as typeof p;
+      expect(after.isr).to.not.include(leader);
+      expect(after.leader).to.not.equal(leader);
+      expect(after.leader).to.equal(p.replicas.find((r) => r !== leader));
+      expect(after.leaderEpoch).to.equal(p.leaderEpoch + 1);
+      // A follower's report only shrinks the ISR; the last ISR member stays (offline beats data loss).
+      const follower = after.isr.find((r) => r !== after.leader) as number;
+      await h.handle({ kind: 'replica-failed', brokerId: follower, brokerEpoch: h.epoch(follower), topicId: p.topicId, partition: 0 });
+      const last = h.partitions('rot')[0] as typeof p;
+      expect(last.isr).to.deep.equal([after.leader]);
+      expect(last.leader).to.equal(after.leader);
+      const mark = h.proposalCount;
+      await h.handle({ kind: 'replica-failed', brokerId: after.leader, brokerEpoch: h.epoch(after.leader), topicId: p.topicId, partition: 0 });
+      expect(h.partitions('rot')[0]?.isr).to.deep.equal([after.leader]);
+      expect(h.proposalCount, 'the last ISR member with no one to hand over to: nothing written').to.equal(mark);
+    });
+
     it('a fenced broker is unfenced only once its metadata has caught up past its own fencing', async () => {
       const h = await threeBrokers();
       const victim = 2;
