@@ -16,6 +16,7 @@
  * handled — see docs/data-plane.md.)
  */
 import { SeededRandom } from '../src/util/random.js';
+import type { MetadataImage } from '../src/metadata/image.js';
 import type { MetadataNode } from '../src/metadata/metadata-node.js';
 import { NO_LEADER } from '../src/metadata/records.js';
 import { isError } from '../src/metadata/rpc.js';
@@ -44,8 +45,9 @@ export async function runDataSeed(seed: number, options: SeedOptions = {}): Prom
   const combined = shapeRandom.int(2) === 0;
   const flush = shapeRandom.int(2) === 0 ? 'always' : 'os';
   const osPowerCuts = flush === 'os' && shapeRandom.int(2) === 0;
+  const bitRot = !osPowerCuts && shapeRandom.int(2) === 0;
   const extraBrokers = combined ? shapeRandom.int(2) : 3;
-  const shape = `data: 3 controllers${combined ? ' (also brokers)' : ''}, ${extraBrokers} broker-only nodes, topic ${TOPIC} x${PARTITIONS} RF 3 min.insync 2 flush=${flush}${osPowerCuts ? ' with power cuts' : ''}`;
+  const shape = `data: 3 controllers${combined ? ' (also brokers)' : ''}, ${extraBrokers} broker-only nodes, topic ${TOPIC} x${PARTITIONS} RF 3 min.insync 2 flush=${flush}${osPowerCuts ? ' with power cuts' : ''}${bitRot ? ' with bit rot' : ''}`;
   const brokerIds = new Set<number>();
   const disks = new Map<NodeId, SimLogDisk>();
   const replicaManagers = new Map<NodeId, ReplicaManager>();
@@ -161,13 +163,22 @@ export async function runDataSeed(seed: number, options: SeedOptions = {}): Prom
     workload.start();
     if (osPowerCuts) stopPowerCuts = startSingleMachinePowerCuts(cluster, shapeRandom.fork());
     else faults.start();
+    const flips = bitRot ? startBitRot(cluster, shapeRandom.fork(), disks, topicId, controllerImage) : undefined;
     await cluster.runFor(options.faultPhaseMs ?? 30_000);
     faults.stop();
     stopPowerCuts();
     cluster.healAll();
     workload.stopProducers();
+    flips?.stop();
     const w = workload;
     await cluster.runFor(15_000, () => w.inFlight === 0);
+    if (flips !== undefined) {
+      // Bit rot in data nobody read since is found by a scrub; the damaged replicas then rebuild.
+      let scrubbed = false;
+      void Promise.all([...brokerIds].filter((id) => running(id) !== undefined).map((id) => replicaManagers.get(id)?.scrub())).then(() => (scrubbed = true));
+      await cluster.runFor(10_000, () => scrubbed);
+      cluster.trace.event('scrubbed after %d bit flips', flips.count());
+    }
 
     const converged = (): boolean => {
       if (!cluster.converged()) return false;
@@ -244,6 +255,56 @@ function startSingleMachinePowerCuts(cluster: RaftCluster, random: SeededRandom)
   next();
   return () => {
     stopped = true;
+  };
+}
+
+/**
+ * Bit rot: every 5-10 s one bit flips inside a CRC-covered batch of a sealed segment of a follower in
+ * a full ISR — never two replicas of one partition before the scrub, so intact copies remain.
+ */
+function startBitRot(
+  cluster: RaftCluster,
+  random: SeededRandom,
+  disks: ReadonlyMap<NodeId, SimLogDisk>,
+  topicId: string,
+  image: () => MetadataImage | undefined,
+): { stop(): void; count(): number } {
+  let stopped = false;
+  let flipped = 0;
+  const touched = new Set<number>();
+  const next = (): void => {
+    cluster.scheduler.setTimer(5000 + random.int(5000), () => {
+      if (stopped) return;
+      const partitions = [...(image()?.topicById(topicId)?.partitions.values() ?? [])].filter((p) => p.isr.length === 3 && !touched.has(p.partition));
+      const p = partitions[random.int(Math.max(1, partitions.length))];
+      const followers = p === undefined ? [] : p.isr.filter((r) => r !== p.leader && cluster.machine(r).isUp);
+      const victim = followers[random.int(Math.max(1, followers.length))];
+      const disk = victim === undefined ? undefined : disks.get(victim);
+      if (p !== undefined && victim !== undefined && disk !== undefined) {
+        const dir = `${topicId}-${p.partition}`;
+        const sealed = disk.fileNames(dir).filter((n) => n.endsWith('.log')).sort().slice(0, -1);
+        const name = sealed[random.int(Math.max(1, sealed.length))];
+        const bytes = name === undefined ? undefined : disk.cachedBytes(dir, name);
+        const batches = bytes === undefined ? [] : [...iterateBatches(bytes)];
+        const batch = batches[random.int(Math.max(1, batches.length))];
+        if (name !== undefined && batch !== undefined) {
+          // Past the fields the CRC does not cover (base offset, length, leader epoch, magic, crc).
+          const position = batch.position + 21 + random.int(batch.header.sizeInBytes - 21);
+          cluster.trace.event('bit flip: n%d %s/%s byte %d (offsets %d-%d)', victim, dir, name, position, batch.header.baseOffset, batch.header.lastOffset);
+          disk.flipBit(dir, name, position, random.int(8));
+          touched.add(p.partition);
+          flipped++;
+        }
+      }
+      next();
+    });
+  };
+  next();
+  return {
+    stop: () => {
+      stopped = true;
+    },
+    count: () => flipped,
   };
 }
 

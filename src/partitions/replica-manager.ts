@@ -220,6 +220,13 @@ export class ReplicaManager {
     return h.replica.fetch(request);
   }
 
+  /** Scrubs every hosted replica (see PartitionReplica.scrub); resolves with the number found damaged. */
+  async scrub(): Promise<number> {
+    let damaged = 0;
+    for (const h of [...this.hosted.values()]) if (!(await h.replica.scrub())) damaged++;
+    return damaged;
+  }
+
   // ---- Follower fetch loops ------------------------------------------------------------------------
 
   private startFetching(h: Hosted): void {

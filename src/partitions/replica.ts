@@ -31,6 +31,7 @@ import type { AlterPartitionRequest, AlterPartitionResponse } from '../metadata/
 import { NO_LEADER } from '../metadata/records.js';
 import { partitionError, type PartitionErrorResult } from './errors.js';
 import type { ProducerStateTable } from './producer-state.js';
+import { iterateBatches } from './record-batch.js';
 
 /** What the replica needs of its partition log (segment-log.ts implements it). */
 export interface ReplicaLog {
@@ -497,6 +498,29 @@ export class PartitionReplica {
     this.deps.logger('%s: stored data is corrupt (%s); leaving the ISR to rebuild from the leader', this.where, why);
     void this.deps.replicaFailed?.().catch(() => {
       this.damaged = true; // reported again at the next failing read
+    });
+  }
+
+  /**
+   * Reads the whole log, checking every CRC (a scrub: bit rot in data nobody reads is otherwise found
+   * only when it is next served). Corruption is reported as on any read. Returns whether it was clean.
+   */
+  scrub(chunkBytes = 1 << 20): Promise<boolean> {
+    return this.exclusive(async () => {
+      const log = this.deps.log;
+      let offset = log.logStartOffset;
+      while (offset < log.logEndOffset) {
+        const bytes = await log.read(offset, { maxBytes: chunkBytes, maxOffset: log.logEndOffset });
+        if ('error' in bytes) {
+          if (bytes.error === 'KAFKA_STORAGE_ERROR') this.onCorruption(bytes.message);
+          return false;
+        }
+        let next = offset;
+        for (const { header } of iterateBatches(bytes)) next = header.lastOffset + 1;
+        if (next <= offset) return true;
+        offset = next;
+      }
+      return true;
     });
   }
 

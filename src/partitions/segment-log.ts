@@ -811,9 +811,11 @@ export class SegmentLog {
 
   private async truncateFullyLocked(offset: number): Promise<void> {
     this.truncations++;
-    while (this.segments.length > 0) await this.deleteSegment(this.segments.pop()!);
+    // The old segments stay listed until the new one exists: getters (log end, sizes) stay answerable
+    // while the files go (reads are held meanwhile).
+    for (const segment of [...this.segments].reverse()) await this.deleteSegment(segment);
     const file = await this.dir.open(segmentFileName(offset, LOG_SUFFIX), { create: true });
-    this.segments.push(new Segment(offset, file));
+    this.segments.splice(0, this.segments.length, new Segment(offset, file));
     this.hw = offset;
     this.flushed = offset;
     this.epochs.clear();
