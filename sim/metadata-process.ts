@@ -10,7 +10,7 @@ import type { MetadataListener } from '../src/metadata/metadata-state-machine.js
 import type { ControllerRequest, ControllerResponse } from '../src/metadata/rpc.js';
 import type { NodeId } from '../src/raft/types.js';
 import { isRaftMessage, type ProcessContext, type SimMessage, type SimProcess } from './raft-cluster.js';
-import { SimRpc, type RpcResponseMessage } from './sim-rpc.js';
+import { SimRpc } from './sim-rpc.js';
 
 /** The controller channel over the simulated network, for brokers and admin clients alike. */
 export class SimControllerChannel extends SimRpc implements ControllerChannel {
@@ -22,13 +22,7 @@ export class SimControllerChannel extends SimRpc implements ControllerChannel {
     return this.call(to, request, request.kind) as Promise<ControllerResponse<K>>;
   }
 
-  /** Delivers a response message (alias of `onMessage`). */
-  onResponse(message: SimMessage): void {
-    this.onMessage(message);
-  }
 }
-
-export type ControllerResponseMessage = RpcResponseMessage;
 
 export interface MetadataProcessOptions {
   readonly isBroker: (id: NodeId) => boolean;
