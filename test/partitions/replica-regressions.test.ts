@@ -1,0 +1,119 @@
+/**
+ * Regressions of PartitionReplica (src/partitions/replica.ts), each a bug that once shipped, on a
+ * FakeReplicaLog with a manual clock. No wall-clock time: `settle()` only drains promise callbacks.
+ */
+import { expect } from 'chai';
+import type { PartitionState } from '../../src/metadata/image.js';
+import type { AlterPartitionResponse } from '../../src/metadata/rpc.js';
+import type { PartitionErrorResult } from '../../src/partitions/errors.js';
+import { ProducerStateTable } from '../../src/partitions/producer-state.js';
+import { encodeRecordBatch, readBatchHeader } from '../../src/partitions/record-batch.js';
+import { PartitionReplica, type Acks, type ProduceResult, type ReplicaConfig } from '../../src/partitions/replica.js';
+import type { CancelTimer, Clock } from '../../src/util/clock.js';
+import { FakeReplicaLog } from './fake-replica-log.js';
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Time never moves here: timers are registered and can be counted, never fired. */
+class StillClock implements Clock {
+  nowMs(): number {
+    return 0;
+  }
+  setTimer(_delayMs: number, _fn: () => void): CancelTimer {
+    return () => {};
+  }
+}
+
+const CONFIG: ReplicaConfig = { minInsyncReplicas: 2, replicaLagTimeMaxMs: 10_000, flush: 'always', uncleanLeaderElection: false };
+
+function state(leader: number, leaderEpoch: number, partitionEpoch: number): PartitionState {
+  return { topicId: 'topic-1', partition: 0, replicas: [1, 2, 3], isr: [1, 2, 3], leader, leaderEpoch, partitionEpoch };
+}
+
+function produce(replica: PartitionReplica, value: string, acks: Acks): { answer?: ProduceResult | PartitionErrorResult } {
+  const batch = encodeRecordBatch([{ key: null, value: new TextEncoder().encode(value) }], { timestampMs: 1_700_000_000_000 });
+  const h = readBatchHeader(batch);
+  if (h === 'truncated') throw new Error('truncated');
+  const out: { answer?: ProduceResult | PartitionErrorResult } = {};
+  void replica
+    .produce(batch, acks, 30_000, { producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, lastSequence: h.lastSequence })
+    .then((a) => (out.answer = a));
+  return out;
+}
+
+/** Leader 1 of a partition on brokers 1..3, its fsyncs held. */
+async function heldLeader(): Promise<{ replica: PartitionReplica; log: FakeReplicaLog }> {
+  const log = new FakeReplicaLog();
+  log.holdFlush = true;
+  const replica = new PartitionReplica(
+    {
+      brokerId: 1,
+      topicName: 't',
+      log,
+      producers: new ProducerStateTable(),
+      clock: new StillClock(),
+      logger: () => {},
+      brokerEpoch: () => 101,
+      alterPartition: () => new Promise<AlterPartitionResponse>(() => {}),
+    },
+    state(1, 1, 1),
+    CONFIG,
+  );
+  await replica.applyMetadata(state(1, 1, 1), CONFIG);
+  return { replica, log };
+}
+
+describe('PartitionReplica regressions', () => {
+  // The bug: produce() checked leadership only before the append. With flush=always it then awaited
+  // the fsync; if meanwhile the broker lost leadership and regained it in a newer epoch, it answered
+  // success for offsets the interim leader may have overwritten (and this broker truncated to). The
+  // fix: after each await, the replica must still lead in the epoch of the append.
+  it('flush=always: a leader that loses and regains leadership (new epoch) while its fsync is held answers NOT_LEADER_OR_FOLLOWER for acks=1 and acks=all', async () => {
+    const { replica, log } = await heldLeader();
+    const one = produce(replica, 'acks1', 1);
+    const all = produce(replica, 'acksAll', -1);
+    await settle();
+    expect(log.logEndOffset, 'both appended').to.equal(2);
+    expect(log.pendingFlushes, 'both wait for the fsync').to.equal(2);
+    expect(one.answer).to.equal(undefined);
+    expect(all.answer).to.equal(undefined);
+    await replica.applyMetadata(state(2, 2, 2), CONFIG); // broker 2 leads epoch 2
+    await replica.applyMetadata(state(1, 3, 3), CONFIG); // and broker 1 again, in epoch 3
+    expect(replica.role).to.equal('leader');
+    log.releaseFlush();
+    await settle();
+    expect(one.answer, 'acks=1: outcome unknown').to.have.property('error', 'NOT_LEADER_OR_FOLLOWER');
+    expect(all.answer, 'acks=all: outcome unknown').to.have.property('error', 'NOT_LEADER_OR_FOLLOWER');
+  });
+
+  it('control: with no leadership change the same held fsync, once released, answers acks=1 with its offset', async () => {
+    const { replica, log } = await heldLeader();
+    const one = produce(replica, 'acks1', 1);
+    await settle();
+    expect(one.answer, 'not before the fsync').to.equal(undefined);
+    log.releaseFlush();
+    await settle();
+    expect(one.answer).to.deep.equal({ baseOffset: 0, lastOffset: 0, duplicate: false });
+  });
+
+  it('flush=always: an acks=all produce waiting for the HW when leadership bounces (new epoch) is not answered with success when the HW later covers it', async () => {
+    const { replica, log } = await heldLeader();
+    const all = produce(replica, 'acksAll', -1);
+    await settle();
+    log.releaseFlush();
+    await settle();
+    expect(all.answer, 'waiting for the followers').to.equal(undefined);
+    await replica.applyMetadata(state(2, 2, 2), CONFIG);
+    await replica.applyMetadata(state(1, 3, 3), CONFIG);
+    log.holdFlush = false;
+    // Both followers now fetch past the batch in epoch 3: the HW covers offset 0.
+    for (const id of [2, 3]) {
+      await replica.fetch({ replicaId: id, brokerEpoch: 100 + id, fetchOffset: 1, lastFetchedEpoch: 1, currentLeaderEpoch: 3, maxBytes: 1 << 20, minBytes: 0, maxWaitMs: 0 });
+    }
+    await settle();
+    expect(log.highWatermark, 'the HW moved past the batch').to.equal(1);
+    expect(all.answer).to.have.property('error', 'NOT_LEADER_OR_FOLLOWER');
+  });
+});
