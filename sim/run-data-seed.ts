@@ -191,8 +191,8 @@ export async function runDataSeed(seed: number, options: SeedOptions = {}): Prom
         const leaderLog = replicaManagers.get(p.leader)?.replica(topicId, p.partition)?.log;
         if (leaderLog === undefined || leaderLog.highWatermark !== leaderLog.logEndOffset) return false;
         for (const r of p.replicas) {
-          const log = running(r) === undefined ? undefined : replicaManagers.get(r)?.replica(topicId, p.partition)?.log;
-          if (log === undefined || log.logEndOffset !== leaderLog.logEndOffset) return false;
+          const replica = running(r) === undefined ? undefined : replicaManagers.get(r)?.replica(topicId, p.partition);
+          if (replica === undefined || replica.damaged || replica.log.logEndOffset !== leaderLog.logEndOffset) return false;
         }
       }
       return true;

@@ -153,8 +153,9 @@ export class PartitionReplica {
   private parked: ParkedFetch[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
-  /** A read found corrupt stored data: rebuild from the leader at the next chance (as a follower). */
-  private damaged = false;
+  /** A read found corrupt stored data: rebuild from the leader once out of the ISR (as a follower). */
+  private damagedValue = false;
+  private reporting = false;
 
   constructor(
     private readonly deps: ReplicaDeps,
@@ -213,7 +214,7 @@ export class PartitionReplica {
         this.maybeAdvanceHighWatermark();
       } else if (state.replicas.includes(me)) {
         if (this.roleValue !== 'follower' || state.leaderEpoch !== before.leaderEpoch) this.becomeFollower();
-        if (this.damaged) await this.rebuildFromLeader();
+        if (this.damagedValue) await this.repairWhenOutOfIsr();
       } else {
         this.becomeOffline('no longer a replica');
       }
@@ -446,8 +447,9 @@ export class PartitionReplica {
     this.wakeParkedFetches();
   }
 
-  /** Periodic: shrink the ISR of followers that have not caught up within replica.lag.time.max.ms. */
+  /** Periodic: repair damage; shrink the ISR of followers that have not caught up within replica.lag.time.max.ms. */
   tick(): void {
+    if (this.damagedValue && this.roleValue === 'follower') void this.exclusive(() => this.repairWhenOutOfIsr());
     if (this.roleValue !== 'leader' || this.pendingIsr !== undefined) return;
     const now = this.deps.clock.nowMs();
     const lagging = this.stateValue.isr.filter((id) => {
@@ -493,12 +495,26 @@ export class PartitionReplica {
    * replica out of the ISR and leadership; once it follows, it rebuilds its log from the new leader.
    */
   private onCorruption(why: string): void {
-    if (this.damaged) return;
-    this.damaged = true;
+    if (this.damagedValue) return;
+    this.damagedValue = true;
     this.deps.logger('%s: stored data is corrupt (%s); leaving the ISR to rebuild from the leader', this.where, why);
-    void this.deps.replicaFailed?.().catch(() => {
-      this.damaged = true; // reported again at the next failing read
-    });
+    this.reportDamage();
+  }
+
+  /** Whether a read found corrupt stored data that is not yet rebuilt. */
+  get damaged(): boolean {
+    return this.damagedValue;
+  }
+
+  private reportDamage(): void {
+    if (this.reporting || this.deps.replicaFailed === undefined) return;
+    this.reporting = true;
+    void this.deps
+      .replicaFailed()
+      .catch(() => undefined)
+      .finally(() => {
+        this.reporting = false;
+      });
   }
 
   /**
@@ -524,14 +540,22 @@ export class PartitionReplica {
     });
   }
 
-  private async rebuildFromLeader(): Promise<void> {
+  /**
+   * A damaged follower drops its log and fetches it again — but only once the metadata shows it out
+   * of the ISR: an ISR member with an empty log could be elected leader. Until then it reports again.
+   */
+  private async repairWhenOutOfIsr(): Promise<void> {
+    if (this.stateValue.isr.includes(this.deps.brokerId)) {
+      this.reportDamage();
+      return;
+    }
     const log = this.deps.log;
     const start = log.logStartOffset;
     this.deps.logger('%s: rebuilding the damaged log from offset %d', this.where, start);
     if (log.truncateFullyAndStartAt !== undefined) await log.truncateFullyAndStartAt(start);
     else await log.truncateTo(start);
     this.deps.producers.clear();
-    this.damaged = false;
+    this.damagedValue = false;
   }
 
   // ---- Follower ------------------------------------------------------------------------------------
