@@ -54,6 +54,7 @@ import type { Logger } from '../util/log.js';
 import { partitionError, type PartitionErrorResult } from './errors.js';
 import { LeaderEpochCache, decodeLeaderEpochCheckpoint, type EpochEndOffset, type EpochEntry } from './leader-epoch-cache.js';
 import type { LogDirectory, LogFile } from './log-fs.js';
+import type { AppendInfo } from './replica.js';
 import { SegmentIndex, U32_MAX, decodeIndexFiles } from './offset-index.js';
 import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, decodeRecords, stampBatch, validateBatch, type BatchHeader } from './record-batch.js';
 
@@ -109,14 +110,8 @@ export interface SegmentLogOptions {
 }
 
 /** One appended batch: its offsets and the idempotence fields of its header. */
-export interface LogAppendInfo {
-  readonly baseOffset: number;
-  readonly lastOffset: number;
-  readonly producerId: number;
-  readonly producerEpoch: number;
-  readonly baseSequence: number;
-  readonly lastSequence: number;
-  /** The batch's largest timestamp (ms). */
+/** One appended batch: the replica's AppendInfo plus the batch's largest timestamp (ms). */
+export interface LogAppendInfo extends AppendInfo {
   readonly maxTimestamp: number;
 }
 
