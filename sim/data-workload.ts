@@ -149,7 +149,7 @@ export class DataWorkload {
             const call: FetchCall = {
               topicId: this.options.topicId,
               partition,
-              request: { replicaId: -1, brokerEpoch: -1, fetchOffset: next, lastFetchedEpoch: -1, currentLeaderEpoch: -1, maxBytes: 64 * 1024, minBytes: 1, maxWaitMs: 300 },
+              request: { replicaId: -1, brokerEpoch: -1, sequence: -1, fetchOffset: next, lastFetchedEpoch: -1, currentLeaderEpoch: -1, maxBytes: 64 * 1024, minBytes: 1, maxWaitMs: 300 },
             };
             response = (await rpc.call(leader, call)) as FetchResponse;
           } catch {

@@ -86,6 +86,12 @@ export interface FetchRequest {
   readonly replicaId: number;
   /** The fetching broker's epoch (followers only; KIP-903). */
   readonly brokerEpoch: number;
+  /**
+   * Followers number their fetches (per process); the leader learns a follower's progress only from
+   * a fetch newer than any it has seen, so a delayed or duplicated old fetch cannot claim a log the
+   * follower no longer has (after it rebuilt a damaged log, say). -1: not numbered (consumers).
+   */
+  readonly sequence: number;
   readonly fetchOffset: number;
   /** The epoch of the last batch in the follower's log (followers only; -1: none). */
   readonly lastFetchedEpoch: number;
@@ -128,6 +134,8 @@ interface FollowerProgress {
   /** The leader's log end and the time at the follower's previous fetch (Kafka's Replica state). */
   lastFetchLeaderEnd: number;
   lastFetchMs: number;
+  /** The newest fetch sequence seen from this broker epoch. */
+  lastSequence: number;
 }
 
 interface HwWaiter {
@@ -156,6 +164,8 @@ export class PartitionReplica {
   /** A read found corrupt stored data: rebuild from the leader once out of the ISR (as a follower). */
   private damagedValue = false;
   private reporting = false;
+  /** Numbers this replica's follower fetches (see FetchRequest.sequence). */
+  private fetchSequence = 0;
 
   constructor(
     private readonly deps: ReplicaDeps,
@@ -228,7 +238,7 @@ export class PartitionReplica {
     this.pendingIsr = undefined;
     this.followers.clear();
     for (const r of this.stateValue.replicas) {
-      if (r !== this.deps.brokerId) this.followers.set(r, { logEndOffset: -1, lastCaughtUpMs: now, brokerEpoch: -1, lastFetchLeaderEnd: -1, lastFetchMs: now });
+      if (r !== this.deps.brokerId) this.followers.set(r, { logEndOffset: -1, lastCaughtUpMs: now, brokerEpoch: -1, lastFetchLeaderEnd: -1, lastFetchMs: now, lastSequence: -1 });
     }
     // The new epoch starts at our log end: a follower that diverged truncates back to here (KIP-101).
     log.assignEpoch(this.stateValue.leaderEpoch, log.logEndOffset);
@@ -375,7 +385,8 @@ export class PartitionReplica {
           return { divergingEpoch: end, highWatermark: log.highWatermark };
         }
       }
-      this.onFollowerFetch(req, progress);
+      const stale = req.sequence >= 0 && req.brokerEpoch >= 0 && req.brokerEpoch === progress.brokerEpoch && req.sequence <= progress.lastSequence;
+      if (!stale) this.onFollowerFetch(req, progress);
     }
     if (req.fetchOffset < log.logStartOffset || req.fetchOffset > log.logEndOffset) {
       return partitionError('OFFSET_OUT_OF_RANGE', `${this.where}: offset ${req.fetchOffset} is outside [${log.logStartOffset}, ${log.logEndOffset}]`);
@@ -396,6 +407,7 @@ export class PartitionReplica {
     const leaderEnd = this.leaderEndForHw();
     progress.logEndOffset = req.fetchOffset;
     progress.brokerEpoch = req.brokerEpoch;
+    progress.lastSequence = req.sequence;
     // Kafka's rule (Replica.updateFetchState): caught up now if at our end, or caught up as of the
     // previous fetch if it reached the end we had then — so steady load does not look like lag.
     if (req.fetchOffset >= leaderEnd) progress.lastCaughtUpMs = now;
@@ -570,6 +582,7 @@ export class PartitionReplica {
       request: {
         replicaId: this.deps.brokerId,
         brokerEpoch: this.deps.brokerEpoch(),
+        sequence: ++this.fetchSequence,
         fetchOffset,
         lastFetchedEpoch: log.latestEpoch ?? -1,
         currentLeaderEpoch: this.stateValue.leaderEpoch,

@@ -110,10 +110,34 @@ describe('PartitionReplica regressions', () => {
     log.holdFlush = false;
     // Both followers now fetch past the batch in epoch 3: the HW covers offset 0.
     for (const id of [2, 3]) {
-      await replica.fetch({ replicaId: id, brokerEpoch: 100 + id, fetchOffset: 1, lastFetchedEpoch: 1, currentLeaderEpoch: 3, maxBytes: 1 << 20, minBytes: 0, maxWaitMs: 0 });
+      await replica.fetch({ replicaId: id, brokerEpoch: 100 + id, sequence: -1, fetchOffset: 1, lastFetchedEpoch: 1, currentLeaderEpoch: 3, maxBytes: 1 << 20, minBytes: 0, maxWaitMs: 0 });
     }
     await settle();
     expect(log.highWatermark, 'the HW moved past the batch').to.equal(1);
     expect(all.answer).to.have.property('error', 'NOT_LEADER_OR_FOLLOWER');
+  });
+});
+
+describe('PartitionReplica: stale follower fetches', () => {
+  // Found by simulation seed 464: a follower rebuilt its damaged log from offset 0, but a duplicated
+  // fetch it had sent before (offset 1135) reached the leader afterwards, which took it as caught up,
+  // put it back in the ISR, and later made it leader with a fraction of the log. Followers now number
+  // their fetches; the leader learns progress only from a newer fetch than it has seen.
+  it('an older (delayed or duplicated) fetch does not move a follower\'s known progress', async () => {
+    const { replica, log } = await heldLeader();
+    log.holdFlush = false;
+    for (let i = 0; i < 4; i++) produce(replica, `v${i}`, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const fetch = (sequence: number, fetchOffset: number) =>
+      replica.fetch({ replicaId: 2, brokerEpoch: 102, sequence, fetchOffset, lastFetchedEpoch: 1, currentLeaderEpoch: 1, maxBytes: 1 << 20, minBytes: 0, maxWaitMs: 0 });
+    const fetch3 = (sequence: number, fetchOffset: number) =>
+      replica.fetch({ replicaId: 3, brokerEpoch: 103, sequence, fetchOffset, lastFetchedEpoch: 1, currentLeaderEpoch: 1, maxBytes: 1 << 20, minBytes: 0, maxWaitMs: 0 });
+    await fetch(5, 1);
+    await fetch3(1, 4);
+    expect(replica.highWatermark, 'min over the ISR: follower 2 is at 1').to.equal(1);
+    await fetch(4, 4); // an old fetch claiming offset 4 arrives late
+    expect(replica.highWatermark, 'the stale fetch did not count').to.equal(1);
+    await fetch(6, 4);
+    expect(replica.highWatermark).to.equal(4);
   });
 });

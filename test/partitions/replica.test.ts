@@ -263,6 +263,7 @@ class Cluster {
     return this.replica(leader).fetch({
       replicaId: -1,
       brokerEpoch: -1,
+      sequence: -1,
       fetchOffset,
       lastFetchedEpoch: -1,
       currentLeaderEpoch: -1,
@@ -455,7 +456,7 @@ describe('PartitionReplica', () => {
       await c.catchUp(3);
       expect(c.replica(1).highWatermark).to.equal(2);
       // A follower that (say) restarted and lost its tail reports offset 1.
-      const r = await c.replica(1).fetch({ replicaId: 3, brokerEpoch: 103, fetchOffset: 1, lastFetchedEpoch: 1, currentLeaderEpoch: 1, maxBytes: 1000, minBytes: 0, maxWaitMs: 0 });
+      const r = await c.replica(1).fetch({ replicaId: 3, brokerEpoch: 103, sequence: -1, fetchOffset: 1, lastFetchedEpoch: 1, currentLeaderEpoch: 1, maxBytes: 1000, minBytes: 0, maxWaitMs: 0 });
       expect(errorOf(r)).to.equal(undefined);
       expect(c.replica(1).highWatermark).to.equal(2);
       expect(c.log(1).highWatermark).to.equal(2);

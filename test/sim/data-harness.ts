@@ -374,7 +374,7 @@ export class DataCluster {
   /** A consumer's fetch through the network, as a client sends it. */
   async consumerFetch(via: NodeId, topicId: string, partition: number, fetchOffset: number): Promise<FetchResponse | 'timeout'> {
     let answer: FetchResponse | 'timeout' | undefined;
-    const call: FetchCall = { topicId, partition, request: { replicaId: -1, brokerEpoch: -1, fetchOffset, lastFetchedEpoch: -1, currentLeaderEpoch: -1, maxBytes: 1 << 20, minBytes: 0, maxWaitMs: 0 } };
+    const call: FetchCall = { topicId, partition, request: { replicaId: -1, brokerEpoch: -1, sequence: -1, fetchOffset, lastFetchedEpoch: -1, currentLeaderEpoch: -1, maxBytes: 1 << 20, minBytes: 0, maxWaitMs: 0 } };
     this.consumerRpc.call(via, call).then((r) => (answer = r as FetchResponse), () => (answer = 'timeout'));
     await this.runUntil('consumer fetch answered', () => answer !== undefined, 5000);
     return answer as FetchResponse | 'timeout';
