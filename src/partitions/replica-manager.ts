@@ -43,6 +43,8 @@ export interface ReplicaManagerOptions {
   readonly replicaFetchBackoffMs?: number;
   /** Flush interval of flush=os logs. Default 1000 ms. */
   readonly osFlushIntervalMs?: number;
+  /** How often retention runs (Kafka's log.retention.check.interval.ms). Default 300,000 ms. */
+  readonly retentionCheckIntervalMs?: number;
 }
 
 interface Hosted {
@@ -213,6 +215,13 @@ export class ReplicaManager {
     });
   }
 
+  /** ListOffsets for one partition (see PartitionReplica.listOffset). */
+  listOffset(topicId: string, partition: number, timestamp: number): Promise<{ offset: number; timestamp: number } | PartitionErrorResult> {
+    const h = this.hosted.get(key(topicId, partition));
+    if (h === undefined) return Promise.resolve(partitionError('NOT_LEADER_OR_FOLLOWER', `broker ${this.options.brokerId} has no replica of ${topicId}:${partition}`));
+    return h.replica.listOffset(timestamp);
+  }
+
   /** A consumer's or a follower's fetch of one partition. */
   fetch(topicId: string, partition: number, request: FetchRequest): Promise<FetchResponse> {
     const h = this.hosted.get(key(topicId, partition));
@@ -262,6 +271,7 @@ export class ReplicaManager {
   // ---- Periodic work -------------------------------------------------------------------------------
 
   private tickCount = 0;
+  private lastRetentionMs = 0;
 
   private scheduleTick(): void {
     this.cancelTick = this.options.clock.setTimer(this.options.osFlushIntervalMs ?? 1000, () => {
@@ -279,6 +289,11 @@ export class ReplicaManager {
         if (h.replica.role === 'follower') this.startFetching(h);
         void h.replica.log.flush();
         if (this.tickCount % 5 === 0) void h.replica.log.checkpointHighWatermark();
+      }
+      const now = this.options.clock.nowMs();
+      if (now - this.lastRetentionMs >= (this.options.retentionCheckIntervalMs ?? 300_000)) {
+        this.lastRetentionMs = now;
+        for (const h of this.hosted.values()) void h.replica.log.applyRetention?.(now);
       }
       this.scheduleTick();
     });

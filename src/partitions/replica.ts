@@ -53,6 +53,10 @@ export interface ReplicaLog {
   segmentBaseOffsets?(): number[];
   /** Drops every segment and starts empty at `offset` (rebuilding a damaged replica). */
   truncateFullyAndStartAt?(offset: number): Promise<void>;
+  /** Deletes whole segments past retention.ms / retention.bytes (below the HW only). */
+  applyRetention?(nowMs: number): Promise<unknown>;
+  /** The first offset whose record timestamp is >= `timestamp` (ListOffsets); -2 earliest, -1 latest. */
+  offsetForTimestamp?(timestamp: number): Promise<{ offset: number; timestamp: number } | undefined | PartitionErrorResult>;
 }
 
 /** One appended batch: offsets and the idempotence fields of its header. */
@@ -425,6 +429,22 @@ export class PartitionReplica {
     ) {
       this.requestIsr([...this.stateValue.isr, req.replicaId]);
     }
+  }
+
+  /**
+   * ListOffsets on the leader: `-2` the log start, `-1` the HW (what consumers can read, Kafka's
+   * read_uncommitted "latest"), otherwise the first committed offset whose timestamp is at least
+   * `timestamp` — or the HW when there is none.
+   */
+  async listOffset(timestamp: number): Promise<{ offset: number; timestamp: number } | PartitionErrorResult> {
+    if (this.roleValue !== 'leader' || this.stopped) return partitionError('NOT_LEADER_OR_FOLLOWER', `${this.where} is led by ${this.stateValue.leader}`);
+    const log = this.deps.log;
+    if (timestamp === -2) return { offset: log.logStartOffset, timestamp: -1 };
+    if (timestamp === -1 || log.offsetForTimestamp === undefined) return { offset: log.highWatermark, timestamp: -1 };
+    const found = await log.offsetForTimestamp(timestamp);
+    if (found !== undefined && 'error' in found) return found;
+    if (found === undefined || found.offset >= log.highWatermark) return { offset: log.highWatermark, timestamp: -1 };
+    return found;
   }
 
   // ---- Leader: HW and ISR --------------------------------------------------------------------------

@@ -141,3 +141,20 @@ describe('PartitionReplica: stale follower fetches', () => {
     expect(replica.highWatermark).to.equal(4);
   });
 });
+
+describe('PartitionReplica: ListOffsets', () => {
+  it('earliest is the log start, latest the HW (what consumers may read); only the leader answers', async () => {
+    const { replica, log } = await heldLeader();
+    log.holdFlush = false;
+    for (let i = 0; i < 3; i++) produce(replica, `v${i}`, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log.logEndOffset).to.equal(3);
+    expect(await replica.listOffset(-2)).to.deep.equal({ offset: 0, timestamp: -1 });
+    expect(await replica.listOffset(-1), 'nothing committed yet: the HW is 0').to.deep.equal({ offset: 0, timestamp: -1 });
+    await replica.fetch({ replicaId: 2, brokerEpoch: 102, sequence: 1, fetchOffset: 3, lastFetchedEpoch: 1, currentLeaderEpoch: 1, maxBytes: 1 << 20, minBytes: 0, maxWaitMs: 0 });
+    await replica.fetch({ replicaId: 3, brokerEpoch: 103, sequence: 1, fetchOffset: 3, lastFetchedEpoch: 1, currentLeaderEpoch: 1, maxBytes: 1 << 20, minBytes: 0, maxWaitMs: 0 });
+    expect(await replica.listOffset(-1)).to.deep.equal({ offset: 3, timestamp: -1 });
+    await replica.applyMetadata(state(2, 2, 2), CONFIG);
+    expect((await replica.listOffset(-1)) as { error?: string }).to.have.property('error', 'NOT_LEADER_OR_FOLLOWER');
+  });
+});
