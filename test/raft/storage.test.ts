@@ -4,6 +4,7 @@
  * and LevelDB's detection of bytes corrupted behind its back.
  */
 import { expect } from 'chai';
+import { TestClock } from '../support/test-clock.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,54 +12,11 @@ import { Level } from 'level';
 import { LevelRaftStorage, levelEntryKey } from '../../src/node/level-raft-storage.js';
 import type { RaftStorage, StoredState, StorageUpdate } from '../../src/raft/storage.js';
 import { NO_NODE } from '../../src/raft/types.js';
-import type { Clock, CancelTimer } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 import type { Random } from '../../src/util/random.js';
 import { SimDisk } from '../../sim/sim-raft-storage.js';
 import { entries, entry, plainEntries, rejection, storageContract } from './storage-contract.js';
 
-/**
- * A minimal virtual clock for these tests. With `auto`, every timer fires on its own from a
- * microtask, in due-time order, so plain `await` works; otherwise timers wait for `runAll()`.
- */
-class TestClock implements Clock {
-  private now = 0;
-  private seq = 0;
-  private timers: Array<{ dueMs: number; seq: number; fn: () => void }> = [];
-
-  constructor(private readonly auto: boolean) {}
-
-  nowMs(): number {
-    return this.now;
-  }
-
-  setTimer(delayMs: number, fn: () => void): CancelTimer {
-    const timer = { dueMs: this.now + delayMs, seq: this.seq++, fn };
-    this.timers.push(timer);
-    if (this.auto) queueMicrotask(() => this.runNext());
-    return () => {
-      this.timers = this.timers.filter((t) => t !== timer);
-    };
-  }
-
-  get pendingTimers(): number {
-    return this.timers.length;
-  }
-
-  /** Runs every timer, including those that timers set, in due-time order. */
-  runAll(): void {
-    while (this.runNext());
-  }
-
-  private runNext(): boolean {
-    if (this.timers.length === 0) return false;
-    this.timers.sort((a, b) => a.dueMs - b.dueMs || a.seq - b.seq);
-    const timer = this.timers.shift()!;
-    this.now = Math.max(this.now, timer.dueMs);
-    timer.fn();
-    return true;
-  }
-}
 
 /** Always the largest value: the longest latency, the longest torn prefix, the last byte, bit 7. */
 const maxRandom: Random = { int: (maxExclusive) => maxExclusive - 1, float: () => 0.999 };
@@ -107,7 +65,7 @@ describe('SimDisk faults', () => {
 
   /** Starts an operation, runs the virtual clock, and returns its result. */
   async function run<T>(promise: Promise<T>): Promise<T> {
-    clock.runAll();
+    await clock.runAll();
     return promise;
   }
 
@@ -141,7 +99,7 @@ describe('SimDisk faults', () => {
 
     const lost = storage.save({ hardState: { term: 2, vote: 2 }, entries: entries(4, 6, 2) });
     disk.crash({ tornWrite: false });
-    clock.runAll();
+    await clock.runAll();
     expect(await settled(lost)).to.equal(false);
     expect(clock.pendingTimers).to.equal(0);
     expect(durable).to.have.length(1);
