@@ -4,7 +4,7 @@
  * and LevelDB's detection of bytes corrupted behind its back.
  */
 import { expect } from 'chai';
-import { TestClock } from '../support/test-clock.js';
+import { settle, TestClock } from '../support/test-clock.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,10 +21,6 @@ import { entries, entry, plainEntries, rejection, storageContract } from './stor
 /** Always the largest value: the longest latency, the longest torn prefix, the last byte, bit 7. */
 const maxRandom: Random = { int: (maxExclusive) => maxExclusive - 1, float: () => 0.999 };
 
-/** Lets every pending promise reaction run (a macrotask later). */
-function flushPromises(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /** Whether `promise` has settled by the time pending reactions have run. */
 async function settled(promise: Promise<unknown>): Promise<boolean> {
@@ -33,7 +29,7 @@ async function settled(promise: Promise<unknown>): Promise<boolean> {
     () => (done = true),
     () => (done = true),
   );
-  await flushPromises();
+  await settle();
   return done;
 }
 
