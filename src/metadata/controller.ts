@@ -431,10 +431,12 @@ export class QuorumController {
 
   // ---- Topics -------------------------------------------------------------------------------------
 
+  /** 128 random bits as 22 base64url characters (Kafka's topic id length), from the injected Random. */
   private topicId(): string {
-    const bytes = new Uint8Array(16);
-    for (let i = 0; i < 16; i++) bytes[i] = this.options.random.int(256);
-    return Buffer.from(bytes).toString('base64url');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    let id = '';
+    for (let i = 0; i < 21; i++) id += alphabet[this.options.random.int(64)];
+    return id + alphabet[this.options.random.int(4) * 16]; // the last character carries 2 bits
   }
 
   private createTopics(img: MetadataImage, req: rpc.CreateTopicsRequest): Decision<rpc.CreateTopicsResponse> {
@@ -487,7 +489,8 @@ export class QuorumController {
         continue;
       }
       seen.add(t.name);
-      const topicId = this.topicId();
+      // A dry run draws no id, so it does not change the ids of later topics.
+      const topicId = req.validateOnly ? '' : this.topicId();
       const states = placement.assignments.map((replicas, partition) => newPartition(topicId, partition, replicas));
       results.push({ name: t.name, topicId, partitions: states });
       if (req.validateOnly) continue;
