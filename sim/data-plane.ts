@@ -85,6 +85,7 @@ export function dataPlaneAddOn(options: DataPlaneOptions) {
       brokerEpoch: () => node()?.broker?.brokerEpoch ?? -1,
       mayLead: () => node()?.broker?.state === 'running',
       replicaLagTimeMaxMs: options.replicaLagTimeMaxMs,
+      onFatal: ctx.raft.onFatal,
     });
     return {
       listener: {

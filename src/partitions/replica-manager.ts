@@ -13,6 +13,7 @@ import type { MetadataImage, MetadataDelta, PartitionState } from '../metadata/i
 import { replicaChanges } from '../metadata/replica-changes.js';
 import type { AlterPartitionRequest, AlterPartitionResponse, ReplicaFailedRequest } from '../metadata/rpc.js';
 import { effectiveConfig, flushPolicy, minInsyncReplicas, uncleanLeaderElection } from '../metadata/topic-config.js';
+import { AssertionError } from '../util/assert.js';
 import { partitionError, type PartitionErrorResult } from './errors.js';
 import { ProducerStateTable } from './producer-state.js';
 import { iterateBatches, validateBatch } from './record-batch.js';
@@ -41,6 +42,8 @@ export interface ReplicaManagerOptions {
   readonly replicaFetchBytesMax?: number;
   /** Backoff after a failed follower fetch. Default 100 ms. */
   readonly replicaFetchBackoffMs?: number;
+  /** A failed assertion in background work (a bug): the node must stop. */
+  readonly onFatal?: (error: unknown) => void;
   /** Flush interval of flush=os logs. Default 1000 ms. */
   readonly osFlushIntervalMs?: number;
   /** How often retention runs (Kafka's log.retention.check.interval.ms). Default 300,000 ms. */
@@ -253,12 +256,23 @@ export class ReplicaManager {
       const next = h.replica.nextFetch(o.replicaFetchBytesMax ?? 1 << 20, o.replicaFetchWaitMaxMs ?? 500);
       if (next === undefined) return; // not a follower any more, or no leader: metadata restarts it
       let backoff = false;
+      let response: FetchResponse | undefined;
       try {
-        const response = await o.fetchFrom(next.leader, state().topicId, state().partition, next.request);
-        const error = await h.replica.handleFetchResponse(next.request, response);
-        backoff = error !== undefined;
+        response = await o.fetchFrom(next.leader, state().topicId, state().partition, next.request);
       } catch {
-        backoff = true;
+        backoff = true; // the network: try again
+      }
+      if (response !== undefined) {
+        try {
+          backoff = (await h.replica.handleFetchResponse(next.request, response)) !== undefined;
+        } catch (error) {
+          // A failed assertion (truncation below the HW, say) is a bug, never retried silently.
+          if (error instanceof AssertionError) {
+            o.onFatal?.(error);
+            return;
+          }
+          backoff = true;
+        }
       }
       if (backoff) await this.sleep(o.replicaFetchBackoffMs ?? 100);
     }

@@ -348,7 +348,7 @@ export class PartitionReplica {
       const parked: ParkedFetch = { request, resolve, cancel: () => {} };
       parked.cancel = this.deps.clock.setTimer(request.maxWaitMs, () => {
         this.parked = this.parked.filter((p) => p !== parked);
-        void this.fetchOnce(request).then(resolve);
+        void this.fetchOnce(request).then(resolve, (error: unknown) => resolve(partitionError('KAFKA_STORAGE_ERROR', String(error))));
       });
       this.parked.push(parked);
     });
@@ -482,6 +482,7 @@ export class PartitionReplica {
   /** Periodic: repair damage; shrink the ISR of followers that have not caught up within replica.lag.time.max.ms. */
   tick(): void {
     if (this.damagedValue && this.roleValue === 'follower') void this.exclusive(() => this.repairWhenOutOfIsr());
+    else if (this.damagedValue) this.reportDamage(); // a damaged leader hands over once another ISR member exists
     if (this.roleValue !== 'leader' || this.pendingIsr !== undefined) return;
     const now = this.deps.clock.nowMs();
     const lagging = this.stateValue.isr.filter((id) => {
@@ -565,7 +566,10 @@ export class PartitionReplica {
         }
         let next = offset;
         for (const { header } of iterateBatches(bytes)) next = header.lastOffset + 1;
-        if (next <= offset) return true;
+        if (next <= offset) {
+          this.onCorruption(`nothing readable at offset ${offset} below the log end ${log.logEndOffset}`);
+          return false;
+        }
         offset = next;
       }
       return true;
@@ -594,7 +598,9 @@ export class PartitionReplica {
 
   /** The fetch a follower sends next, or undefined when it has no leader to fetch from. */
   nextFetch(maxBytes: number, maxWaitMs: number): { leader: number; request: FetchRequest } | undefined {
-    if (this.roleValue !== 'follower' || this.stateValue.leader === NO_LEADER || this.stopped) return undefined;
+    // A damaged replica fetches again only once rebuilt: its fetches would tell the leader it is
+    // caught up and bring it back into the ISR just as it empties its log.
+    if (this.roleValue !== 'follower' || this.stateValue.leader === NO_LEADER || this.stopped || this.damagedValue) return undefined;
     const log = this.deps.log;
     const fetchOffset = this.config.flush === 'always' ? log.flushedOffset : log.logEndOffset;
     return {
@@ -619,12 +625,12 @@ export class PartitionReplica {
       if (this.roleValue !== 'follower' || request.currentLeaderEpoch !== this.stateValue.leaderEpoch) return undefined;
       if ('error' in response) return response;
       const log = this.deps.log;
+      const expected = this.config.flush === 'always' ? log.flushedOffset : log.logEndOffset;
+      if (request.fetchOffset !== expected && request.fetchOffset !== log.logEndOffset) return undefined; // stale answer
       if ('divergingEpoch' in response) {
         await this.truncateForDivergence(response.divergingEpoch);
         return undefined;
       }
-      const expected = this.config.flush === 'always' ? log.flushedOffset : log.logEndOffset;
-      if (request.fetchOffset !== expected && request.fetchOffset !== log.logEndOffset) return undefined; // stale answer
       if (response.records.length > 0) {
         const appended = await log.appendAsFollower(response.records, this.deps.clock.nowMs());
         if ('error' in appended) return appended;

@@ -650,9 +650,17 @@ export class SegmentLog {
     if (isPartitionError(located)) return located;
     if (located === undefined) return new Uint8Array(0);
     const { position, frame: first } = located;
-    if (first.lastOffset >= maxOffset) return new Uint8Array(0);
     const length = Math.min(end - position, Math.max(limits.maxBytes, first.sizeInBytes));
     const bytes = await segment.file.read(position, length);
+    // Verify the first batch before trusting any field of its header: a flipped bit in its last
+    // offset delta would otherwise make it look beyond maxOffset and be skipped, never reported.
+    const head = validateBatch(bytes, 0);
+    if (!head.ok || head.header.baseOffset > fetchOffset || head.header.lastOffset >= segment.nextOffset) {
+      const why = !head.ok ? head.message : `offsets ${head.header.baseOffset}-${head.header.lastOffset} do not fit the segment`;
+      this.logger('%s: CORRUPT stored batch in segment %d at byte %d: %s', this.dir.path, segment.baseOffset, position, why);
+      return partitionError('KAFKA_STORAGE_ERROR', `${this.dir.path}: the stored batch at offset ${first.baseOffset} (segment ${segment.baseOffset}, byte ${position}) is corrupt: ${why}`);
+    }
+    if (head.header.lastOffset >= maxOffset) return new Uint8Array(0);
     // Walk the whole batches in `bytes`: verify each, stop before maxOffset.
     let at = 0;
     let expected = first.baseOffset;
