@@ -80,14 +80,23 @@ export class DataChecker {
     this.lastRead.delete(`${consumer}/${partition}`);
   }
 
-  /** Two replicas' logs below the HW (called per pair by the simulation). */
+  /** Two replicas' logs below the HW (called per pair by the simulation): the same offsets, the same values. */
   compareReplicas(partition: string, a: string, b: string, recordsA: readonly FinalRecord[], recordsB: readonly FinalRecord[], below: number): void {
-    const mapB = new Map(recordsB.map((r) => [r.offset, r.value]));
-    for (const r of recordsA) {
-      if (r.offset >= below) break;
-      const other = mapB.get(r.offset);
-      if (other !== undefined && other !== r.value) this.fail(`inconsistent-offsets: replicas ${a} and ${b} of ${partition} differ at offset ${r.offset} below the HW ${below}`);
+    const mapA = new Map(recordsA.filter((r) => r.offset < below).map((r) => [r.offset, r.value]));
+    const mapB = new Map(recordsB.filter((r) => r.offset < below).map((r) => [r.offset, r.value]));
+    for (const [offset, value] of mapA) {
+      const other = mapB.get(offset);
+      if (other === undefined) this.fail(`inconsistent-offsets: replica ${b} of ${partition} lacks offset ${offset} below the HW ${below} that ${a} holds`);
+      else if (other !== value) this.fail(`inconsistent-offsets: replicas ${a} and ${b} of ${partition} differ at offset ${offset} below the HW ${below}`);
     }
+    for (const offset of mapB.keys()) {
+      if (!mapA.has(offset)) this.fail(`inconsistent-offsets: replica ${a} of ${partition} lacks offset ${offset} below the HW ${below} that ${b} holds`);
+    }
+  }
+
+  /** A consumer was served a record at or above the HW its fetch answer carried. */
+  onReadAboveHighWatermark(consumer: string, partition: string, offset: number, highWatermark: number): void {
+    this.fail(`precommitted-read: ${consumer} read ${partition} offset ${offset} at or above the HW ${highWatermark} of that answer`);
   }
 
   /** The end: each partition's final committed log. */

@@ -163,6 +163,7 @@ export class DataWorkload {
         for (const { position } of iterateBatches(response.records)) {
           for (const r of decodeRecords(response.records, position)) {
             if (r.offset < next) continue;
+            if (r.offset >= response.highWatermark) this.checker.onReadAboveHighWatermark(name, `${partition}`, r.offset, response.highWatermark);
             this.checker.onRead(name, `${partition}`, r.offset, decoder.decode(r.value ?? new Uint8Array()));
             next = r.offset + 1;
           }
