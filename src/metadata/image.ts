@@ -10,7 +10,7 @@
  * epoch and partition epoch never go down; broker epochs only grow.
  */
 import { assert } from '../util/assert.js';
-import { ConfigResource, NO_LEADER, type Endpoint, type MetadataRecord } from './records.js';
+import { ConfigResource, NO_LEADER, type Endpoint, type MetadataRecord, type PartitionFields } from './records.js';
 
 export interface BrokerRegistration {
   readonly id: number;
@@ -22,16 +22,8 @@ export interface BrokerRegistration {
   readonly inControlledShutdown: boolean;
 }
 
-export interface PartitionState {
-  readonly topicId: string;
-  readonly partition: number;
-  /** The first replica is the preferred leader. */
-  readonly replicas: readonly number[];
-  readonly isr: readonly number[];
-  readonly leader: number;
-  readonly leaderEpoch: number;
-  readonly partitionEpoch: number;
-}
+/** A partition's state in the image (the fields of its Partition record). */
+export type PartitionState = PartitionFields;
 
 export interface TopicImage {
   readonly id: string;

@@ -88,6 +88,18 @@ export interface Endpoint {
 export const ConfigResource = { Topic: 2, Cluster: 4 } as const;
 export type ConfigResource = (typeof ConfigResource)[keyof typeof ConfigResource];
 
+/** A partition's whole state: what a Partition record carries and the image holds. */
+export interface PartitionFields {
+  readonly topicId: string;
+  readonly partition: number;
+  /** The first replica is the preferred leader. */
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
 export type MetadataRecord =
   | {
       readonly type: 'register-broker';
@@ -105,16 +117,7 @@ export type MetadataRecord =
       readonly inControlledShutdown?: boolean;
     }
   | { readonly type: 'topic'; readonly name: string; readonly topicId: string }
-  | {
-      readonly type: 'partition';
-      readonly topicId: string;
-      readonly partition: number;
-      readonly replicas: readonly number[];
-      readonly isr: readonly number[];
-      readonly leader: number;
-      readonly leaderEpoch: number;
-      readonly partitionEpoch: number;
-    }
+  | ({ readonly type: 'partition' } & PartitionFields)
   | {
       /** Only what changed. Applying it bumps the partition epoch, and the leader epoch when the leader changes. */
       readonly type: 'partition-change';
