@@ -157,6 +157,8 @@ export async function runDataSeed(seed: number, options: SeedOptions = {}): Prom
         { acks: -1, idempotent: true },
         { acks: -1, idempotent: false },
         { acks: 1, idempotent: true },
+        { acks: 1, idempotent: false },
+        { acks: 0, idempotent: false },
       ],
       metadataNode: anyBroker,
     });
