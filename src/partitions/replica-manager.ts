@@ -48,6 +48,11 @@ export interface ReplicaManagerOptions {
   readonly osFlushIntervalMs?: number;
   /** How often retention runs (Kafka's log.retention.check.interval.ms). Default 300,000 ms. */
   readonly retentionCheckIntervalMs?: number;
+  /**
+   * Wall-clock milliseconds since the epoch, which record timestamps use: retention.ms compares
+   * against it. Default: the Clock's time (the simulator's clock is both).
+   */
+  readonly wallClockMs?: () => number;
 }
 
 interface Hosted {
@@ -307,7 +312,8 @@ export class ReplicaManager {
       const now = this.options.clock.nowMs();
       if (now - this.lastRetentionMs >= (this.options.retentionCheckIntervalMs ?? 300_000)) {
         this.lastRetentionMs = now;
-        for (const h of this.hosted.values()) void h.replica.log.applyRetention?.(now);
+        const wallNow = this.options.wallClockMs?.() ?? now;
+        for (const h of this.hosted.values()) void h.replica.log.applyRetention?.(wallNow);
       }
       this.scheduleTick();
     });

@@ -1,0 +1,419 @@
+/**
+ * One Skein node, in-process: the metadata node (Raft voter or observer, controller and/or broker
+ * lifecycle) and, on brokers, the replica manager, wired to real time, disk and network. It mirrors
+ * the simulator's composition (sim/metadata-process.ts + sim/data-plane.ts) with real ports:
+ * LevelRaftStorage at `<dataDir>/raft`, NodeLogFileSystem at `<dataDir>/partitions`, a NetServer for
+ * incoming traffic and a PeerTransport for outgoing.
+ *
+ * Invariants:
+ * - The data directory is formatted (meta.json) before anything else touches it; a directory of
+ *   another cluster or node refuses to start. A multi-voter cluster needs its cluster id in the config
+ *   to format: ids generated per node would never match.
+ * - Handlers are registered right after the server binds; until the metadata node runs they answer
+ *   NOT_CONTROLLER / NOT_LEADER_OR_FOLLOWER (retriable) and Raft messages are dropped (Raft tolerates it).
+ * - Raft messages go out through the PeerTransport to configured voters and to brokers whose address
+ *   the metadata image knows; to a peer without an address (an observer), over the connection it
+ *   opened to us, if any. Best effort throughout.
+ * - Controller requests to this node's own id are served locally (a combined node does not dial itself).
+ * - `stop()` is idempotent and bounded: controlled shutdown (leadership moved away) for at most
+ *   `controlledShutdownTimeoutMs`, Raft leadership handed over, then replica manager, partition logs
+ *   (HW checkpointed, flushed, closed), server, transport and Raft storage closed. A fatal error in a
+ *   core (`onFatal`) stops the node the same way; `stopped` resolves either way.
+ * - Topic defaults of the config are cluster-wide defaults: an active controller on this node sets
+ *   the ones the cluster config lacks (once per process start); an operator's later change wins.
+ */
+import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Clock, CancelTimer } from '../util/clock.js';
+import { debugLoggers, type LoggerFactory } from '../util/log.js';
+import type { Random } from '../util/random.js';
+import type { ControllerChannel } from '../metadata/broker-lifecycle.js';
+import { errorResult } from '../metadata/errors.js';
+import { MetadataNode } from '../metadata/metadata-node.js';
+import type { MetadataImage } from '../metadata/image.js';
+import type { ControllerRequest, ControllerResponse } from '../metadata/rpc.js';
+import { flushPolicy, maxMessageBytes, retentionBytes, retentionMs, segmentBytes, segmentMs } from '../metadata/topic-config.js';
+import { partitionError } from '../partitions/errors.js';
+import { ReplicaManager } from '../partitions/replica-manager.js';
+import { SegmentLog } from '../partitions/segment-log.js';
+import type { Connection, ConnectionLimits } from '../net/connection.js';
+import type { ControllerAnswer, MetadataResponse, MetadataTopic } from '../net/protocol.js';
+import { NetServer } from '../net/server.js';
+import type { Message } from '../raft/types.js';
+import { LevelRaftStorage } from './level-raft-storage.js';
+import { NodeLogFileSystem } from './node-log-fs.js';
+import { META_FILE, NodeConfigError, formatOrCheckDataDir, type NodeConfig } from './node-config.js';
+import { PeerTransport } from './peer-transport.js';
+import { systemClock, systemRandom } from './system-ports.js';
+
+/** Test and embedding hooks; production uses the defaults. */
+export interface NodeOverrides {
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly loggers?: LoggerFactory;
+  readonly limits?: Partial<ConnectionLimits>;
+  /** How often the controller checks sessions; default 250 ms. */
+  readonly controllerTickMs?: number;
+  /** Called when a core reports a fatal error (the node then stops itself). */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+export interface RunningNode {
+  readonly id: number;
+  readonly config: NodeConfig;
+  readonly clusterId: string;
+  /** The URL clients and peers use (advertised). */
+  readonly url: string;
+  /** The port actually bound. */
+  readonly port: number;
+  readonly metadata: MetadataNode;
+  /** Brokers only. */
+  readonly replicas: ReplicaManager | undefined;
+  /** Resolves once the node has stopped (through stop() or a fatal error). */
+  readonly stopped: Promise<void>;
+  /** The committed metadata image this node has applied. */
+  image(): MetadataImage;
+  /** Controlled shutdown, then everything closed. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const CLIENT_ENDPOINT = 'client';
+
+export async function startNode(config: NodeConfig, overrides: NodeOverrides = {}): Promise<RunningNode> {
+  const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? systemRandom;
+  const loggers = overrides.loggers ?? debugLoggers;
+  const log = loggers('skein:node:process');
+  const id = config.nodeId;
+
+  // ---- The data directory ----
+  if (config.clusterId === undefined && config.voters.length > 1) {
+    // Only fine for a directory formatted earlier: check before generating anything.
+    const exists = await stat(join(config.dataDir, META_FILE)).then(() => true, () => false);
+    if (!exists) throw new NodeConfigError('clusterId', `is required to format the data directory of a ${config.voters.length}-voter cluster (every node needs the same id)`);
+  }
+  const meta = await formatOrCheckDataDir(config);
+  const clusterId = meta.clusterId;
+  log('node %d: cluster %s, data %s', id, clusterId, config.dataDir);
+
+  // ---- Network in ----
+  let node: MetadataNode | undefined;
+  let replicas: ReplicaManager | undefined;
+  let stopping = false;
+  const incoming = new Map<number, Connection>();
+  const server = await NetServer.listen({
+    host: config.listen.host,
+    port: config.listen.port,
+    nodeId: id,
+    clusterId,
+    clock,
+    logger: loggers('skein:node:server'),
+    ...(overrides.limits !== undefined ? { limits: overrides.limits } : {}),
+  });
+  const url = config.advertisedUrl ?? `ws://${config.listen.host}:${server.port}`;
+
+  const cleanup: Array<() => Promise<void>> = [() => server.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const fn of cleanup.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        log('node %d: error while closing: %O', id, e);
+      }
+    }
+  };
+
+  try {
+    const voterUrls = new Map(config.voters.map((v) => [v.id, v.url]));
+    const resolveUrl = (peer: number): string | undefined => {
+      const configured = voterUrls.get(peer);
+      if (configured !== undefined) return configured;
+      const endpoints = node?.metadata.image.broker(peer)?.endpoints ?? [];
+      return (endpoints.find((e) => e.name === CLIENT_ENDPOINT) ?? endpoints[0])?.url;
+    };
+
+    // ---- Network out ----
+    const transport = new PeerTransport({
+      selfId: id,
+      clusterId,
+      resolveUrl,
+      clock,
+      random,
+      logger: loggers('skein:node:transport'),
+      onRaft: (message) => node?.receiveRaft(message),
+      ...(overrides.limits !== undefined ? { limits: overrides.limits } : {}),
+    });
+    cleanup.push(() => transport.close());
+
+    const sendRaft = (message: Message): void => {
+      const back = incoming.get(message.to);
+      if (resolveUrl(message.to) === undefined && back?.isOpen === true) {
+        back.sendRaft(message);
+        return;
+      }
+      transport.sendRaft(message);
+    };
+
+    const remoteChannel = transport.controllerChannel();
+    const channel: ControllerChannel = {
+      request: <K extends ControllerRequest['kind']>(to: number, request: Extract<ControllerRequest, { kind: K }>): Promise<ControllerResponse<K>> => {
+        if (to !== id) return remoteChannel.request(to, request);
+        if (node === undefined) return Promise.resolve(errorResult('NOT_CONTROLLER') as ControllerResponse<K>);
+        return node.handleControllerRequest(request);
+      },
+    };
+    let nextVoter = 0;
+    const controllerTarget = (): number => {
+      const leader = node?.raft.status().leader ?? 0;
+      return leader !== 0 ? leader : (config.voters[nextVoter++ % config.voters.length]?.id ?? id);
+    };
+
+    // ---- Storage ----
+    const raftStorage = await LevelRaftStorage.open(join(config.dataDir, 'raft'));
+    let raftStorageOwnedByNode = false;
+    cleanup.push(async () => {
+      if (!raftStorageOwnedByNode) await raftStorage.close();
+    });
+
+    let fatalBeforeStart: unknown;
+    let stopNode: (() => Promise<void>) | undefined;
+    const onFatal = (error: unknown): void => {
+      log('node %d: fatal: %O', id, error);
+      overrides.onFatal?.(error);
+      if (stopNode !== undefined) void stopNode();
+      else fatalBeforeStart ??= error;
+    };
+
+    // ---- Data plane (brokers) ----
+    const openLogs = new Map<string, SegmentLog>();
+    if (config.roles.broker) {
+      const fs = await NodeLogFileSystem.open(join(config.dataDir, 'partitions'));
+      const dirName = (topicId: string, partition: number): string => `${topicId}-${partition}`;
+      const partitionsLog = loggers('skein:node:partitions');
+      replicas = new ReplicaManager({
+        brokerId: id,
+        clock,
+        wallClockMs: () => Date.now(),
+        logger: partitionsLog,
+        openLog: async (topicId, partition, cfg) => {
+          const segmentLog = await SegmentLog.open({
+            dir: await fs.directory(dirName(topicId, partition)),
+            config: {
+              segmentBytes: segmentBytes(cfg),
+              segmentMs: segmentMs(cfg),
+              retentionMs: retentionMs(cfg),
+              retentionBytes: retentionBytes(cfg),
+              flush: flushPolicy(cfg),
+              maxMessageBytes: maxMessageBytes(cfg),
+            },
+            // Wall-clock time: segment roll and retention compare it with record timestamps.
+            nowMs: Date.now(),
+            logger: partitionsLog,
+          });
+          openLogs.set(dirName(topicId, partition), segmentLog);
+          return segmentLog;
+        },
+        deleteLog: async (topicId, partition) => {
+          const name = dirName(topicId, partition);
+          const segmentLog = openLogs.get(name);
+          openLogs.delete(name);
+          await segmentLog?.close().catch(() => {});
+          await fs.removeDirectory(name);
+        },
+        fetchFrom: (leader, topicId, partition, request) =>
+          transport.request(leader, 'fetch', { ...request, topicId, partition }, { timeoutMs: request.maxWaitMs + 5000 }),
+        alterPartition: (request) => channel.request(controllerTarget(), request),
+        replicaFailed: (request) => channel.request(controllerTarget(), request),
+        brokerEpoch: () => node?.broker?.brokerEpoch ?? -1,
+        mayLead: () => node?.broker?.state === 'running',
+        replicaLagTimeMaxMs: config.replicaLagTimeMaxMs,
+        onFatal,
+      });
+    }
+    cleanup.push(async () => {
+      replicas?.stop();
+      for (const segmentLog of openLogs.values()) {
+        await segmentLog.checkpointHighWatermark().catch(() => {});
+        await segmentLog.close().catch((e: unknown) => log('node %d: closing a log: %O', id, e));
+      }
+      openLogs.clear();
+    });
+
+    // ---- Handlers ----
+    registerHandlers(server, {
+      node: () => node,
+      replicas: () => replicas,
+      clusterId,
+      onIncoming: (peerId, connection) => {
+        if (peerId > 0) incoming.set(peerId, connection);
+      },
+    });
+
+    // ---- The metadata node ----
+    const r = replicas;
+    node = await MetadataNode.start({
+      id,
+      voters: config.voters.map((v) => v.id),
+      roles: config.roles,
+      clock,
+      random,
+      loggers,
+      raftStorage,
+      sendRaft,
+      channel,
+      incarnationId: randomUUID(),
+      endpoints: [{ name: CLIENT_ENDPOINT, url }],
+      rack: config.rack,
+      raft: { tickMs: config.tickMs, electionTimeoutTicks: config.electionTimeoutTicks },
+      controller: { sessionTimeoutMs: config.sessionTimeoutMs },
+      broker: { heartbeatIntervalMs: config.heartbeatIntervalMs },
+      ...(overrides.controllerTickMs !== undefined ? { controllerTickMs: overrides.controllerTickMs } : {}),
+      onFatal,
+      listeners: r === undefined ? [] : [{ onDelta: (delta, image) => r.onDelta(delta, image), onReset: (image) => r.onReset(image) }],
+    });
+    raftStorageOwnedByNode = true; // raft.stop() closes it
+    const started = node;
+    replicas?.start();
+
+    // ---- Topic defaults ----
+    let cancelSeeding: CancelTimer = () => {};
+    const seedDefaults = (): void => {
+      cancelSeeding = clock.setTimer(500, () => {
+        if (stopping) return;
+        const missing = Object.entries(config.topicDefaults).filter(([name]) => !Object.hasOwn(started.metadata.image.clusterConfig(), name));
+        if (missing.length === 0) return;
+        if (started.controller?.isActive !== true) return seedDefaults();
+        void started
+          .handleControllerRequest({ kind: 'alter-configs', resource: '', changes: missing.map(([name, value]) => ({ name, value })), validateOnly: false })
+          .then(
+            (answer) => {
+              if ('error' in answer) {
+                log('node %d: setting topic defaults: %s %s', id, answer.error, answer.message);
+                seedDefaults();
+              } else log('node %d: set cluster topic defaults %o', id, Object.fromEntries(missing));
+            },
+            () => seedDefaults(),
+          );
+      });
+    };
+    if (config.roles.controller && Object.keys(config.topicDefaults).length > 0) seedDefaults();
+
+    // ---- Stop ----
+    let stopPromise: Promise<void> | undefined;
+    let resolveStopped!: () => void;
+    const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+    const running: RunningNode = {
+      id,
+      config,
+      clusterId,
+      url,
+      port: server.port,
+      metadata: started,
+      replicas,
+      stopped,
+      image: () => started.metadata.image,
+      stop(): Promise<void> {
+        stopPromise ??= (async () => {
+          stopping = true;
+          cancelSeeding();
+          log('node %d: stopping', id);
+          const broker = started.broker;
+          const cancelBound = broker !== undefined ? clock.setTimer(config.controlledShutdownTimeoutMs, () => broker.stop()) : () => {};
+          try {
+            await started.stop();
+          } catch (e) {
+            log('node %d: metadata node stop failed: %O', id, e);
+          } finally {
+            cancelBound();
+          }
+          await closeAll();
+          log('node %d: stopped', id);
+          resolveStopped();
+        })();
+        return stopPromise;
+      },
+    };
+    stopNode = () => running.stop();
+    if (fatalBeforeStart !== undefined) {
+      await running.stop();
+      throw fatalBeforeStart;
+    }
+    log('node %d: listening on %s (roles %o)', id, url, config.roles);
+    return running;
+  } catch (e) {
+    stopping = true;
+    await closeAll();
+    throw e;
+  }
+}
+
+interface HandlerDeps {
+  readonly node: () => MetadataNode | undefined;
+  readonly replicas: () => ReplicaManager | undefined;
+  readonly clusterId: string;
+  readonly onIncoming: (peerId: number, connection: Connection) => void;
+}
+
+function registerHandlers(server: NetServer, deps: HandlerDeps): void {
+  const notHere = (topicId: string, partition: number) => partitionError('NOT_LEADER_OR_FOLLOWER', `this node hosts no replica of ${topicId}:${partition}`);
+
+  server.onRaft((message, connection) => {
+    if (connection.peer !== undefined) deps.onIncoming(connection.peer.nodeId, connection);
+    deps.node()?.receiveRaft(message);
+  });
+
+  server.handle('controller', async (request, context) => {
+    if (context.peer.nodeId > 0) deps.onIncoming(context.peer.nodeId, context.connection);
+    const node = deps.node();
+    const response = node === undefined ? errorResult('NOT_CONTROLLER') : await node.handleControllerRequest(request);
+    return { kind: request.kind, response } as ControllerAnswer;
+  });
+
+  server.handle('fetch', async (request) => {
+    const replicas = deps.replicas();
+    if (replicas === undefined) return notHere(request.topicId, request.partition);
+    return replicas.fetch(request.topicId, request.partition, request);
+  });
+
+  server.handle('produce', async (request) => {
+    const replicas = deps.replicas();
+    if (replicas === undefined) return notHere(request.topicId, request.partition);
+    return replicas.produce(request.topicId, request.partition, request.records, request.acks, request.timeoutMs);
+  });
+
+  server.handle('list-offsets', async (request) => {
+    const replicas = deps.replicas();
+    if (replicas === undefined) return notHere(request.topicId, request.partition);
+    return replicas.listOffset(request.topicId, request.partition, request.timestamp);
+  });
+
+  server.handle('metadata', async (request) => {
+    const node = deps.node();
+    if (node === undefined) return { clusterId: deps.clusterId, controllerId: -1, brokers: [], topics: [] };
+    return metadataResponse(deps.clusterId, node, request.topics);
+  });
+}
+
+/** The metadata answer from this node's committed image; the controller id is the Raft leader. */
+export function metadataResponse(clusterId: string, node: MetadataNode, names: readonly string[] | undefined): MetadataResponse {
+  const image = node.metadata.image;
+  const leader = node.raft.status().leader;
+  const topicImages = names === undefined ? image.topics() : names.map((name) => image.topic(name) ?? name);
+  const topics = topicImages.map((t): MetadataTopic => {
+    if (typeof t === 'string') return { name: t, ...partitionError('UNKNOWN_TOPIC_OR_PARTITION', `no topic ${t}`) };
+    return {
+      name: t.name,
+      topicId: t.id,
+      partitions: [...t.partitions.values()]
+        .sort((a, b) => a.partition - b.partition)
+        .map((p) => ({ partition: p.partition, leader: p.leader, leaderEpoch: p.leaderEpoch, replicas: p.replicas, isr: p.isr })),
+    };
+  });
+  return {
+    clusterId,
+    controllerId: leader === 0 ? -1 : leader,
+    brokers: image.brokers().map((b) => ({ id: b.id, endpoints: b.endpoints, rack: b.rack, fenced: b.fenced })),
+    topics,
+  };
+}
