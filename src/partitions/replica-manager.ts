@@ -97,8 +97,8 @@ export class ReplicaManager {
   onDelta(delta: MetadataDelta, image: MetadataImage): void {
     this.lastImage = image;
     const changes = replicaChanges(delta, this.options.brokerId);
-    for (const s of [...changes.leader, ...changes.follower]) void this.ensure(s, image);
-    for (const s of changes.stop) void this.remove(s.topicId, s.partition, s.deleted);
+    for (const s of [...changes.leader, ...changes.follower]) this.background(this.ensure(s, image));
+    for (const s of changes.stop) this.background(this.remove(s.topicId, s.partition, s.deleted));
     // Config changes reach every hosted replica of the topic.
     for (const topicName of delta.configs) {
       for (const t of topicName === '' ? image.topics() : [image.topic(topicName)]) {
@@ -119,12 +119,30 @@ export class ReplicaManager {
       for (const p of t.partitions.values()) {
         if (!p.replicas.includes(this.options.brokerId)) continue;
         wanted.add(key(p.topicId, p.partition));
-        void this.ensure(p, image);
+        this.background(this.ensure(p, image));
       }
     }
     for (const [k, h] of this.hosted) {
-      if (!wanted.has(k)) void this.remove(h.replica.state.topicId, h.replica.state.partition, image.topicById(h.replica.state.topicId) === undefined);
+      // Never delete data here: a snapshot restored at start may predate the topic. Only a
+      // RemoveTopic record (a delta's removedTopics) deletes a log.
+      if (!wanted.has(k)) this.background(this.remove(h.replica.state.topicId, h.replica.state.partition, false));
     }
+  }
+
+  /** Periodic log work: a failure matters only while the replica is still hosted (not closed by a removal). */
+  private maintain(h: Hosted, work: Promise<unknown> | undefined): void {
+    work?.catch((error: unknown) => {
+      if ([...this.hosted.values()].includes(h)) this.background(Promise.reject(error));
+    });
+  }
+
+  /** Work started from a metadata change: a failure there (a disk error, a bug) stops the node. */
+  private background(work: Promise<void>): void {
+    work.catch((error: unknown) => {
+      if (this.stopped) return;
+      this.options.logger('replica manager of broker %d failed: %s', this.options.brokerId, error instanceof Error ? error.message : String(error));
+      this.options.onFatal?.(error);
+    });
   }
 
   private replicaConfig(image: MetadataImage, topicName: string): ReplicaConfig {
@@ -202,7 +220,11 @@ export class ReplicaManager {
     if (h === undefined) return;
     this.hosted.delete(k);
     h.replica.stop();
-    if (deleted) await this.options.deleteLog(topicId, partition);
+    if (deleted) {
+      // The topic is gone: close the files (after the log's own work in flight), then the directory.
+      await h.replica.log.close?.();
+      await this.options.deleteLog(topicId, partition);
+    }
   }
 
   // ---- Requests ------------------------------------------------------------------------------------
@@ -306,14 +328,14 @@ export class ReplicaManager {
         }
         h.replica.tick();
         if (h.replica.role === 'follower') this.startFetching(h);
-        void h.replica.log.flush();
-        if (this.tickCount % 5 === 0) void h.replica.log.checkpointHighWatermark();
+        this.maintain(h, h.replica.log.flush());
+        if (this.tickCount % 5 === 0) this.maintain(h, h.replica.log.checkpointHighWatermark());
       }
       const now = this.options.clock.nowMs();
       if (now - this.lastRetentionMs >= (this.options.retentionCheckIntervalMs ?? 300_000)) {
         this.lastRetentionMs = now;
         const wallNow = this.options.wallClockMs?.() ?? now;
-        for (const h of this.hosted.values()) void h.replica.log.applyRetention?.(wallNow);
+        for (const h of this.hosted.values()) this.maintain(h, h.replica.log.applyRetention?.(wallNow));
       }
       this.scheduleTick();
     });

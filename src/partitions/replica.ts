@@ -53,6 +53,8 @@ export interface ReplicaLog {
   segmentBaseOffsets?(): number[];
   /** Drops every segment and starts empty at `offset` (rebuilding a damaged replica). */
   truncateFullyAndStartAt?(offset: number): Promise<void>;
+  /** Flushes and releases the files (the replica is gone from this broker, or the broker stops). */
+  close?(): Promise<void>;
   /** Deletes whole segments past retention.ms / retention.bytes (below the HW only). */
   applyRetention?(nowMs: number): Promise<unknown>;
   /** The first offset whose record timestamp is >= `timestamp` (ListOffsets); -2 earliest, -1 latest. */

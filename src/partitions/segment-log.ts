@@ -300,6 +300,8 @@ export class SegmentLog {
   private flushing: Promise<number> | undefined;
   private flushingTarget = 0;
   private queuedFlush: Promise<number> | undefined;
+  /** Set while a truncation or retention pass runs (see `maintaining`). */
+  private maintenance: Promise<void> | undefined;
 
   private hwWriting: Promise<void> | undefined;
   private hwQueued: Promise<void> | undefined;
@@ -540,7 +542,26 @@ export class SegmentLog {
   /** Waits for the writes in flight; throws if one failed. For chained operations other than appends. */
   private async quiesce(): Promise<void> {
     await this.lastWrite;
+    // A sync in flight must finish before files are cut or closed under it.
+    await this.flushing?.catch(() => {});
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /**
+   * Runs a truncation or a retention pass: flushes requested meanwhile wait for it, so no fsync is
+   * started on a file that is being cut, deleted or closed.
+   */
+  private async maintaining<T>(fn: () => Promise<T>): Promise<T> {
+    let release: () => void = () => {};
+    this.maintenance = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      return await fn();
+    } finally {
+      this.maintenance = undefined;
+      release();
+    }
   }
 
   /** Rolls the active segment if `next` would not fit it (size, time, relative offset range). */
@@ -584,6 +605,7 @@ export class SegmentLog {
    */
   flush(): Promise<number> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.maintenance !== undefined) return this.maintenance.then(() => this.flush());
     if (this.flushing === undefined) {
       if (this.flushed >= this.logEndOffset) return Promise.resolve(this.flushed);
       return this.startFlush();
@@ -764,7 +786,7 @@ export class SegmentLog {
     assertNonNegativeInteger(offset, 'truncation offset');
     this.checkUsable();
     return this.exclusive(() =>
-      this.holdingReads(async () => {
+      this.holdingReads(() => this.maintaining(async () => {
         await this.quiesce();
         if (offset >= this.logEndOffset) {
           // No data to drop, but epochs begun at the log end without a batch (a leader that appended
@@ -796,7 +818,7 @@ export class SegmentLog {
         this.afterTruncation();
         this.logger('%s: truncated to offset %d (asked %d)', this.dir.path, this.logEndOffset, offset);
         if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.writeEpochCheckpoint();
-      }),
+      })),
     );
   }
 
@@ -805,10 +827,10 @@ export class SegmentLog {
     assertNonNegativeInteger(offset, 'start offset');
     this.checkUsable();
     return this.exclusive(() =>
-      this.holdingReads(async () => {
+      this.holdingReads(() => this.maintaining(async () => {
         await this.quiesce();
         await this.truncateFullyLocked(offset);
-      }),
+      })),
     );
   }
 
@@ -834,7 +856,7 @@ export class SegmentLog {
   async applyRetention(nowMs: number): Promise<RetentionResult> {
     this.checkUsable();
     return this.exclusive(() =>
-      this.holdingReads(async () => {
+      this.holdingReads(() => this.maintaining(async () => {
         await this.quiesce();
         let deletedSegments = 0;
         let deletedBytes = 0;
@@ -856,7 +878,7 @@ export class SegmentLog {
           if (this.epochs.truncateFromStart(this.logStartOffset)) await this.writeEpochCheckpoint();
         }
         return { deletedSegments, deletedBytes, logStartOffset: this.logStartOffset };
-      }),
+      })),
     );
   }
 
