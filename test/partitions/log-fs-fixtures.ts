@@ -2,7 +2,6 @@
  * Shared fixtures of the log tests: a small virtual clock, a simulated disk on it, temporary real
  * directories, and helpers to await rejections and settle promises.
  */
-import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,16 +23,7 @@ export async function settled(promise: Promise<unknown>): Promise<boolean> {
   return done;
 }
 
-/** Resolves to the rejection reason; fails the test if `promise` resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(Error);
-    return error as Error;
-  }
-  expect.fail('expected the promise to reject');
-}
+export { rejection } from '../support/promises.js';
 
 export interface SimDiskSetup {
   readonly clock: TestClock;

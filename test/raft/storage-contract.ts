@@ -8,6 +8,7 @@
  * removes the state.
  */
 import { expect } from 'chai';
+import { rejection } from '../support/promises.js';
 import type { RaftStorage, StoredState, StorageUpdate } from '../../src/raft/storage.js';
 import { EntryType, NO_NODE } from '../../src/raft/types.js';
 import type { Entry } from '../../src/raft/types.js';
@@ -47,16 +48,7 @@ export function plainState(state: StoredState): unknown {
   };
 }
 
-/** Resolves to the rejection reason; fails the test if `promise` resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(Error);
-    return error as Error;
-  }
-  expect.fail('expected the promise to reject');
-}
+export { rejection };
 
 export function storageContract(name: string, make: () => Promise<StorageFixture>): void {
   describe(`RaftStorage contract: ${name}`, () => {
