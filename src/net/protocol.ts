@@ -27,6 +27,7 @@ import { assert } from '../util/assert.js';
 import type { Entry, Message } from '../raft/types.js';
 import type { Endpoint } from '../metadata/records.js';
 import type { ControllerRequest, ControllerResponse } from '../metadata/rpc.js';
+import { MetadataError, type ErrorResult, type MetadataErrorCode } from '../metadata/errors.js';
 import type { Acks, FetchRequest, FetchResponse, ProduceResult } from '../partitions/replica.js';
 import { PartitionError, type PartitionErrorCode, type PartitionErrorResult } from '../partitions/errors.js';
 import { netError } from './errors.js';
@@ -96,6 +97,16 @@ message MetadataPartition { int32 partition = 1; int32 leader = 2; int32 leader_
 message MetadataTopic { string name = 1; string topic_id = 2; repeated MetadataPartition partitions = 3; PartitionError error = 4; }
 message MetadataResponse { string cluster_id = 1; int32 controller_id = 2; repeated MetadataBroker brokers = 3; repeated MetadataTopic topics = 4; }
 
+message MetadataError { string code = 1; string message = 2; }
+message InitProducerIdRequest {}
+message InitProducerIdResponse { int64 producer_id = 1; int32 producer_epoch = 2; MetadataError error = 3; }
+message DescribeQuorumRequest {}
+message QuorumReplica { int32 id = 1; int64 log_end_offset = 2; int64 lag = 3; int64 last_contact_ms = 4; }
+message DescribeQuorumResponse {
+  int32 leader_id = 1; int64 term = 2; int64 high_watermark = 3;
+  repeated QuorumReplica voters = 4; repeated QuorumReplica observers = 5; MetadataError error = 6;
+}
+
 message Frame {
   uint32 correlation_id = 1;
   oneof body {
@@ -113,6 +124,10 @@ message Frame {
     ListOffsetsResponse list_offsets_response = 13;
     MetadataRequest metadata = 14;
     MetadataResponse metadata_response = 15;
+    InitProducerIdRequest init_producer_id = 16;
+    InitProducerIdResponse init_producer_id_response = 17;
+    DescribeQuorumRequest describe_quorum = 18;
+    DescribeQuorumResponse describe_quorum_response = 19;
   }
 }
 `;
@@ -197,6 +212,32 @@ export interface MetadataResponse {
   readonly topics: readonly MetadataTopic[];
 }
 
+/** Kafka's InitProducerId (no transactions): a fresh producer id for an idempotent producer. */
+export type InitProducerIdRequest = Record<string, never>;
+export type InitProducerIdResponse = { readonly producerId: number; readonly producerEpoch: number } | ErrorResult;
+
+/** Kafka's DescribeQuorum (KIP-595): the controller quorum as its Raft leader sees it. */
+export type DescribeQuorumRequest = Record<string, never>;
+export interface QuorumReplica {
+  readonly id: number;
+  /** The replica's last log index as the leader knows it (its match index). */
+  readonly logEndOffset: number;
+  /** Entries behind the leader's log end. */
+  readonly lag: number;
+  /** Since the leader last heard from it, in ms; -1 unknown; 0 for the leader itself. */
+  readonly lastContactMs: number;
+}
+export type DescribeQuorumResponse =
+  | {
+      readonly leaderId: number;
+      readonly term: number;
+      /** The Raft commit index. */
+      readonly highWatermark: number;
+      readonly voters: readonly QuorumReplica[];
+      readonly observers: readonly QuorumReplica[];
+    }
+  | ErrorResult;
+
 export type ControllerKind = ControllerRequest['kind'];
 /** A controller request's answer, tagged with the request's kind. */
 export type ControllerAnswer = { [K in ControllerKind]: { readonly kind: K; readonly response: ControllerResponse<K> } }[ControllerKind];
@@ -208,9 +249,11 @@ export interface RequestMap {
   'list-offsets': { request: ListOffsetsRequest; response: ListOffsetsResponse };
   metadata: { request: MetadataRequest; response: MetadataResponse };
   controller: { request: ControllerRequest; response: ControllerAnswer };
+  'init-producer-id': { request: InitProducerIdRequest; response: InitProducerIdResponse };
+  'describe-quorum': { request: DescribeQuorumRequest; response: DescribeQuorumResponse };
 }
 export type RequestKind = keyof RequestMap;
-export const REQUEST_KINDS: readonly RequestKind[] = ['fetch', 'produce', 'list-offsets', 'metadata', 'controller'];
+export const REQUEST_KINDS: readonly RequestKind[] = ['fetch', 'produce', 'list-offsets', 'metadata', 'controller', 'init-producer-id', 'describe-quorum'];
 
 export type RequestBody = { [K in RequestKind]: { readonly type: 'request'; readonly kind: K; readonly request: RequestMap[K]['request'] } }[RequestKind];
 export type ResponseBody = { [K in RequestKind]: { readonly type: 'response'; readonly kind: K; readonly response: RequestMap[K]['response'] } }[RequestKind];
@@ -320,7 +363,19 @@ function requestToProto(body: RequestBody): Record<string, object> {
       const { kind } = body.request;
       return { controller: { kind, bodyJson: JSON.stringify(body.request) } };
     }
+    case 'init-producer-id':
+      return { initProducerId: {} };
+    case 'describe-quorum':
+      return { describeQuorum: {} };
   }
+}
+
+function metadataErrorToProto(r: ErrorResult): { code: string; message: string } {
+  return { code: r.error, message: r.message };
+}
+
+function quorumReplicaToProto(r: QuorumReplica): object {
+  return { id: i32(r.id, 'replica id'), logEndOffset: i64(r.logEndOffset, 'logEndOffset'), lag: i64(r.lag, 'lag'), lastContactMs: i64(r.lastContactMs, 'lastContactMs') };
 }
 
 function responseToProto(body: ResponseBody): Record<string, object> {
@@ -382,6 +437,24 @@ function responseToProto(body: ResponseBody): Record<string, object> {
     }
     case 'controller':
       return { controllerResponse: { kind: body.response.kind, bodyJson: JSON.stringify(body.response.response) } };
+    case 'init-producer-id': {
+      const r = body.response;
+      if ('error' in r) return { initProducerIdResponse: { error: metadataErrorToProto(r) } };
+      return { initProducerIdResponse: { producerId: i64(r.producerId, 'producerId'), producerEpoch: i32(r.producerEpoch, 'producerEpoch') } };
+    }
+    case 'describe-quorum': {
+      const r = body.response;
+      if ('error' in r) return { describeQuorumResponse: { error: metadataErrorToProto(r) } };
+      return {
+        describeQuorumResponse: {
+          leaderId: i32(r.leaderId, 'leaderId'),
+          term: i64(r.term, 'term'),
+          highWatermark: i64(r.highWatermark, 'highWatermark'),
+          voters: r.voters.map(quorumReplicaToProto),
+          observers: r.observers.map(quorumReplicaToProto),
+        },
+      };
+    }
   }
 }
 
@@ -440,6 +513,16 @@ function readPartitionError(p: any): PartitionErrorResult {
   const code = p.code as string;
   if (!Object.hasOwn(PartitionError, code)) throw new Malformed(`unknown partition error code ${JSON.stringify(code)}`);
   return { error: code as PartitionErrorCode, message: p.message as string };
+}
+
+function readMetadataError(p: any): ErrorResult {
+  const code = p.code as string;
+  if (!Object.hasOwn(MetadataError, code)) throw new Malformed(`unknown metadata error code ${JSON.stringify(code)}`);
+  return { error: code as MetadataErrorCode, message: p.message as string };
+}
+
+function readQuorumReplica(r: any): QuorumReplica {
+  return { id: r.id, logEndOffset: readI64(r.logEndOffset, 'logEndOffset'), lag: readI64(r.lag, 'lag'), lastContactMs: readI64(r.lastContactMs, 'lastContactMs') };
 }
 
 function readAcks(value: number): Acks {
@@ -611,6 +694,10 @@ function readRequest(p: any, field: string): RequestBody | undefined {
     }
     case 'controller':
       return { type: 'request', kind: 'controller', request: readControllerRequest(p.controller) };
+    case 'initProducerId':
+      return { type: 'request', kind: 'init-producer-id', request: {} };
+    case 'describeQuorum':
+      return { type: 'request', kind: 'describe-quorum', request: {} };
     default:
       return undefined;
   }
@@ -664,6 +751,26 @@ function readResponse(p: any, field: string): ResponseBody | undefined {
     }
     case 'controllerResponse':
       return { type: 'response', kind: 'controller', response: readControllerResponse(p.controllerResponse) };
+    case 'initProducerIdResponse': {
+      const r = p.initProducerIdResponse;
+      if (r.error != null) return { type: 'response', kind: 'init-producer-id', response: readMetadataError(r.error) };
+      return { type: 'response', kind: 'init-producer-id', response: { producerId: readI64(r.producerId, 'producerId'), producerEpoch: r.producerEpoch } };
+    }
+    case 'describeQuorumResponse': {
+      const r = p.describeQuorumResponse;
+      if (r.error != null) return { type: 'response', kind: 'describe-quorum', response: readMetadataError(r.error) };
+      return {
+        type: 'response',
+        kind: 'describe-quorum',
+        response: {
+          leaderId: r.leaderId,
+          term: readI64(r.term, 'term'),
+          highWatermark: readI64(r.highWatermark, 'highWatermark'),
+          voters: (r.voters as any[]).map(readQuorumReplica),
+          observers: (r.observers as any[]).map(readQuorumReplica),
+        },
+      };
+    }
     default:
       return undefined;
   }

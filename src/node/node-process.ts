@@ -15,6 +15,9 @@
  *   the metadata image knows; to a peer without an address (an observer), over the connection it
  *   opened to us, if any. Best effort throughout.
  * - Controller requests to this node's own id are served locally (a combined node does not dial itself).
+ * - Clients (node id 0 in the handshake) may send only admin controller requests; any node forwards
+ *   them to the active controller (KIP-590). DescribeQuorum is answered by the Raft leader, one
+ *   forwarding hop at most. InitProducerId is served by brokers from controller-allocated blocks.
  * - `stop()` is idempotent and bounded: controlled shutdown (leadership moved away) for at most
  *   `controlledShutdownTimeoutMs`, Raft leadership handed over, then replica manager, partition logs
  *   (HW checkpointed, flushed, closed), server, transport and Raft storage closed. A fatal error in a
@@ -38,7 +41,9 @@ import { partitionError } from '../partitions/errors.js';
 import { ReplicaManager } from '../partitions/replica-manager.js';
 import { SegmentLog } from '../partitions/segment-log.js';
 import type { Connection, ConnectionLimits } from '../net/connection.js';
-import type { ControllerAnswer, MetadataResponse, MetadataTopic } from '../net/protocol.js';
+import type { ControllerAnswer, DescribeQuorumResponse, MetadataResponse, MetadataTopic, QuorumReplica } from '../net/protocol.js';
+import { ProducerIdAllocator } from '../metadata/producer-id-allocator.js';
+import type { PeerStatus, RaftStatus } from '../raft/raft-core.js';
 import { NetServer } from '../net/server.js';
 import type { Message } from '../raft/types.js';
 import { LevelRaftStorage } from './level-raft-storage.js';
@@ -241,13 +246,27 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     });
 
     // ---- Handlers ----
+    const producerIds = new ProducerIdAllocator(() =>
+      channel.request(controllerTarget(), { kind: 'allocate-producer-ids', brokerId: id, brokerEpoch: node?.broker?.brokerEpoch ?? -1 }),
+    );
     registerHandlers(server, {
       node: () => node,
       replicas: () => replicas,
       clusterId,
+      tickMs: config.tickMs,
       onIncoming: (peerId, connection) => {
         if (peerId > 0) incoming.set(peerId, connection);
       },
+      forwardToController: async (request) => {
+        const target = controllerTarget();
+        try {
+          return await channel.request(target, request);
+        } catch (e) {
+          return errorResult('NOT_CONTROLLER', `controller ${target} is unreachable: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      },
+      forwardToRaftLeader: (leader, kind) => transport.request(leader, kind, {}),
+      producerIds: config.roles.broker ? producerIds : undefined,
     });
 
     // ---- The metadata node ----
@@ -352,8 +371,17 @@ interface HandlerDeps {
   readonly node: () => MetadataNode | undefined;
   readonly replicas: () => ReplicaManager | undefined;
   readonly clusterId: string;
+  readonly tickMs: number;
   readonly onIncoming: (peerId: number, connection: Connection) => void;
+  /** A client's admin request, to the active controller wherever it is (KIP-590 forwarding). */
+  readonly forwardToController: (request: ControllerRequest) => Promise<ControllerResponse<ControllerRequest['kind']>>;
+  readonly forwardToRaftLeader: (leader: number, kind: 'describe-quorum') => Promise<DescribeQuorumResponse>;
+  /** Brokers only. */
+  readonly producerIds: ProducerIdAllocator | undefined;
 }
+
+/** What clients (node id 0 in the handshake) may ask the controller; the rest is for brokers. */
+const CLIENT_CONTROLLER_KINDS: ReadonlySet<ControllerRequest['kind']> = new Set(['create-topics', 'delete-topics', 'create-partitions', 'describe-configs', 'alter-configs']);
 
 function registerHandlers(server: NetServer, deps: HandlerDeps): void {
   const notHere = (topicId: string, partition: number) => partitionError('NOT_LEADER_OR_FOLLOWER', `this node hosts no replica of ${topicId}:${partition}`);
@@ -364,10 +392,41 @@ function registerHandlers(server: NetServer, deps: HandlerDeps): void {
   });
 
   server.handle('controller', async (request, context) => {
-    if (context.peer.nodeId > 0) deps.onIncoming(context.peer.nodeId, context.connection);
     const node = deps.node();
-    const response = node === undefined ? errorResult('NOT_CONTROLLER') : await node.handleControllerRequest(request);
+    if (context.peer.nodeId > 0) {
+      deps.onIncoming(context.peer.nodeId, context.connection);
+      const response = node === undefined ? errorResult('NOT_CONTROLLER') : await node.handleControllerRequest(request);
+      return { kind: request.kind, response } as ControllerAnswer;
+    }
+    if (!CLIENT_CONTROLLER_KINDS.has(request.kind)) {
+      return { kind: request.kind, response: errorResult('INVALID_REQUEST', `clients may not send ${request.kind}`) } as ControllerAnswer;
+    }
+    const local = node?.controller?.isActive === true;
+    const response = local ? await node.handleControllerRequest(request) : await deps.forwardToController(request);
     return { kind: request.kind, response } as ControllerAnswer;
+  });
+
+  server.handle('describe-quorum', async (_request, context) => {
+    const node = deps.node();
+    if (node === undefined) return errorResult('NOT_CONTROLLER', 'this node is starting');
+    const status = node.raft.status();
+    if (status.role === 'leader') return describeQuorum(status, deps.tickMs);
+    // Forward a client's question once; a node asking us is answered plainly (no forwarding loops).
+    if (status.leader === 0 || context.peer.nodeId > 0) return errorResult('NOT_CONTROLLER', 'no Raft leader known here');
+    try {
+      return await deps.forwardToRaftLeader(status.leader, 'describe-quorum');
+    } catch (e) {
+      return errorResult('NOT_CONTROLLER', `the Raft leader ${status.leader} is unreachable: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  });
+
+  server.handle('init-producer-id', async () => {
+    if (deps.producerIds === undefined) return errorResult('INVALID_REQUEST', 'this node is not a broker');
+    try {
+      return await deps.producerIds.take();
+    } catch (e) {
+      return errorResult('NOT_CONTROLLER', `the controller is unreachable: ${e instanceof Error ? e.message : String(e)}`);
+    }
   });
 
   server.handle('fetch', async (request) => {
@@ -393,6 +452,21 @@ function registerHandlers(server: NetServer, deps: HandlerDeps): void {
     if (node === undefined) return { clusterId: deps.clusterId, controllerId: -1, brokers: [], topics: [] };
     return metadataResponse(deps.clusterId, node, request.topics);
   });
+}
+
+/** The quorum as a Raft leader sees it (Kafka's DescribeQuorum): voters and observers with their lag. */
+export function describeQuorum(status: RaftStatus, tickMs: number): DescribeQuorumResponse {
+  const self: QuorumReplica = { id: status.id, logEndOffset: status.lastIndex, lag: 0, lastContactMs: 0 };
+  const replica = (p: PeerStatus): QuorumReplica => ({ id: p.id, logEndOffset: p.matchIndex, lag: p.lag, lastContactMs: p.idleTicks * tickMs });
+  const byId = (a: QuorumReplica, b: QuorumReplica): number => a.id - b.id;
+  const peers = status.peers.filter((p) => p.id !== status.id);
+  return {
+    leaderId: status.id,
+    term: status.term,
+    highWatermark: status.commitIndex,
+    voters: [self, ...peers.filter((p) => p.isVoter).map(replica)].sort(byId),
+    observers: peers.filter((p) => !p.isVoter).map(replica).sort(byId),
+  };
 }
 
 /** The metadata answer from this node's committed image; the controller id is the Raft leader. */

@@ -13,6 +13,8 @@
  * - A follower's fetch carries (fetchOffset, lastFetchedEpoch, currentLeaderEpoch). A stale leader
  *   epoch gets FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH; a log that diverged gets the
  *   end offset of the last common epoch (KIP-320) and truncates there — never to its own HW (KIP-101).
+ *   A consumer that sends the epoch of the last batch it read gets the same answer when the log under
+ *   it was truncated (unclean election, or flush=os data lost to a power cut): KIP-320's detection.
  * - A follower joins the ISR once its log end reaches the HW and the start of the leader's epoch, and
  *   leaves it after `replica.lag.time.max.ms` without catching up; both through AlterPartition.
  *
@@ -379,18 +381,20 @@ export class PartitionReplica {
     if (req.currentLeaderEpoch >= 0 && req.currentLeaderEpoch < epoch) return partitionError('FENCED_LEADER_EPOCH', `${req.currentLeaderEpoch} < ${epoch}`);
     if (req.currentLeaderEpoch > epoch) return partitionError('UNKNOWN_LEADER_EPOCH', `${req.currentLeaderEpoch} > ${epoch}`);
     const isFollower = req.replicaId >= 0;
+    if (req.lastFetchedEpoch >= 0) {
+      // KIP-320: does the fetcher's log (a follower's, or what a consumer has read) end within an
+      // epoch we know, at an offset we hold?
+      let end = log.endOffsetForEpoch(req.lastFetchedEpoch);
+      // An epoch older than all we know: a follower keeps nothing past our log start. A consumer
+      // there read data since removed by retention, not truncated: nothing to report.
+      if (end.epoch < 0 && isFollower) end = { epoch: req.lastFetchedEpoch, endOffset: log.logStartOffset };
+      if (end.epoch >= 0 && (end.epoch !== req.lastFetchedEpoch || end.endOffset < req.fetchOffset)) {
+        return { divergingEpoch: end, highWatermark: log.highWatermark };
+      }
+    }
     if (isFollower) {
       const progress = this.followers.get(req.replicaId);
       if (progress === undefined) return partitionError('NOT_LEADER_OR_FOLLOWER', `broker ${req.replicaId} is not a replica of ${this.where}`);
-      if (req.lastFetchedEpoch >= 0) {
-        // KIP-320: does the follower's log end within an epoch we know, at an offset we hold?
-        let end = log.endOffsetForEpoch(req.lastFetchedEpoch);
-        // An epoch older than all we know: the follower keeps nothing past our log start.
-        if (end.epoch < 0) end = { epoch: req.lastFetchedEpoch, endOffset: log.logStartOffset };
-        if (end.epoch !== req.lastFetchedEpoch || end.endOffset < req.fetchOffset) {
-          return { divergingEpoch: end, highWatermark: log.highWatermark };
-        }
-      }
       const stale = req.sequence >= 0 && req.brokerEpoch >= 0 && req.brokerEpoch === progress.brokerEpoch && req.sequence <= progress.lastSequence;
       if (!stale) this.onFollowerFetch(req, progress);
     }

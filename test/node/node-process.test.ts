@@ -322,4 +322,53 @@ describe('node process: a three-node cluster', function () {
     });
     await produceAndRead('events', 'after');
   });
+  it('serves clients at any node: forwarded admin requests, the quorum, producer ids; refuses broker requests from clients', async () => {
+    await setUp();
+    const m = await clusterReady([1, 2, 3]);
+    const follower = [...nodes.values()].find((n) => n.id !== m.controllerId);
+    if (follower === undefined) throw new Error('no follower');
+    const c = await client(follower.url);
+    try {
+      // Admin through a node that is not the controller (KIP-590 forwarding).
+      const created = await waitFor('create-topics through a follower', 20_000, async () => {
+        const answer = await c.request('controller', { kind: 'create-topics', topics: [{ name: 'forwarded', numPartitions: 2, replicationFactor: 3 }], validateOnly: false });
+        return 'error' in answer.response ? undefined : answer;
+      });
+      expect(created.kind).to.equal('create-topics');
+      expect(JSON.stringify(created.response)).to.not.contain('error');
+      await waitFor('the topic in the follower\'s image', 10_000, () => (follower.image().topic('forwarded') !== undefined ? true : undefined));
+
+      // A client may not act as a broker.
+      const refused = await c.request('controller', { kind: 'allocate-producer-ids', brokerId: follower.id, brokerEpoch: 1 });
+      expect(refused.response).to.include({ error: 'INVALID_REQUEST' });
+
+      // The quorum, answered by the Raft leader whichever node is asked.
+      const quorum = await waitFor('describe-quorum', 10_000, async () => {
+        const q = await c.request('describe-quorum', {});
+        return 'error' in q ? undefined : q;
+      });
+      expect(quorum.leaderId).to.equal(nodes.get(quorum.leaderId)?.metadata.raft.status().leader);
+      expect(quorum.voters.map((v) => v.id)).to.deep.equal([1, 2, 3]);
+      expect(quorum.highWatermark).to.be.greaterThan(0);
+      expect(quorum.voters.find((v) => v.id === quorum.leaderId)).to.include({ lag: 0, lastContactMs: 0 });
+
+      // Producer ids: distinct across requests and across brokers (each broker takes its own block).
+      const ids: number[] = [];
+      for (const node of nodes.values()) {
+        const other = await client(node.url);
+        for (let i = 0; i < 3; i++) {
+          const answer = await waitFor('init-producer-id', 10_000, async () => {
+            const r = await other.request('init-producer-id', {});
+            return 'error' in r ? undefined : r;
+          });
+          expect(answer.producerEpoch).to.equal(0);
+          ids.push(answer.producerId);
+        }
+        other.close();
+      }
+      expect(new Set(ids).size).to.equal(ids.length);
+    } finally {
+      c.close();
+    }
+  });
 });

@@ -778,6 +778,24 @@ describe('PartitionReplica', () => {
       expectSameLog(c.log(1), c.log(2));
     });
 
+    it('KIP-320 for consumers: a consumer that read data an unclean election later truncated is told where its epoch ends', async () => {
+      const c = await new Cluster({ replicas: [1, 2], config: { minInsyncReplicas: 1 } }).start();
+      c.produce(1, ['m1'], 1);
+      await settle();
+      await c.catchUp(2);
+      await c.elect(1, [1]); // node 2 left the ISR: what node 1 alone holds is committed (epoch 2)
+      c.produce(1, ['m2'], 1); // offset 1, epoch 2, committed by the ISR {1}, never on node 2
+      await settle();
+      expect(valuesIn(recordsOf(await c.consumerFetch(1, 0)))).to.deep.equal(['m1', 'm2']);
+      c.crash(1);
+      await c.elect(2, [2]); // unclean: node 2 was out of the ISR (epoch 3)
+      // The consumer read up to offset 2, last in epoch 2; node 2's epoch 2 ended at offset 1.
+      expect(await c.consumerFetch(2, 2, { lastFetchedEpoch: 2, currentLeaderEpoch: 3 })).to.deep.include({ divergingEpoch: { epoch: 1, endOffset: 1 } });
+      // A consumer with nothing to fear fetches normally, with or without its last epoch.
+      expect(errorOf(await c.consumerFetch(2, 1, { lastFetchedEpoch: 1, currentLeaderEpoch: 3 }))).to.equal(undefined);
+      expect(await c.consumerFetch(2, 1, { lastFetchedEpoch: 1 })).to.have.property('records');
+    });
+
     it('KIP-101 scenario 2: an old leader\'s uncommitted tail diverges from the new leader\'s and is replaced', async () => {
       const c = await new Cluster({ replicas: [1, 2], config: { minInsyncReplicas: 1 } }).start();
       c.produce(1, ['m1'], 1);
