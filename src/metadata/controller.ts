@@ -57,6 +57,12 @@ export interface ControllerOptions {
 
 interface BrokerSession {
   lastHeartbeatMs: number;
+  /**
+   * This controller has heard from the registered incarnation (a heartbeat or its registration) since
+   * it became active. Until then a new incarnation may replace the registration at once: the old
+   * process showed no sign of life to this controller (the usual case: the whole cluster restarted).
+   */
+  heardFrom: boolean;
   /** The broker may be unfenced once its applied metadata offset reaches this. */
   catchUpOffset: number;
 }
@@ -105,7 +111,7 @@ export class QuorumController {
     this.activationOffset = undefined;
     const now = this.options.clock.nowMs();
     const sessions = new Map<number, BrokerSession>();
-    for (const b of committed.brokers()) sessions.set(b.id, { lastHeartbeatMs: now, catchUpOffset: committed.offset });
+    for (const b of committed.brokers()) sessions.set(b.id, { lastHeartbeatMs: now, heardFrom: false, catchUpOffset: committed.offset });
     this.active = { working: committed.clone(), sessions, lastImbalanceCheckMs: now };
     this.options.logger('n%d controller active at offset %d', this.options.nodeId, committed.offset);
   }
@@ -209,7 +215,7 @@ export class QuorumController {
     const a = this.active;
     let s = a?.sessions.get(brokerId);
     if (s === undefined) {
-      s = { lastHeartbeatMs: this.options.clock.nowMs(), catchUpOffset: Number.MAX_SAFE_INTEGER };
+      s = { lastHeartbeatMs: this.options.clock.nowMs(), heardFrom: false, catchUpOffset: Number.MAX_SAFE_INTEGER };
       a?.sessions.set(brokerId, s);
     }
     return s;
@@ -228,16 +234,21 @@ export class QuorumController {
       if (committed?.incarnationId === req.incarnationId && committed.epoch === existing.epoch) return { records: [], result: { brokerEpoch: existing.epoch } };
       return { records: [], result: errorResult('REQUEST_TIMED_OUT', `the registration of broker ${req.brokerId} is still being committed; retry`) };
     }
-    if (existing !== undefined && !existing.fenced) {
+    const session = this.session(req.brokerId);
+    if (existing !== undefined && !existing.fenced && session.heardFrom) {
       // KRaft's rule: a new incarnation gets an epoch only once the old one is fenced (its session
       // expired, or it shut down cleanly) — two live processes must never share a broker id.
       return { records: [], result: errorResult('DUPLICATE_BROKER_REGISTRATION', `broker ${req.brokerId} is still registered with epoch ${existing.epoch}`) };
     }
+    // An unfenced registration this controller never heard from is fenced first, exactly as an
+    // expired session would be (its leaderships and ISR places go), then replaced.
+    const fenceOld = existing !== undefined && !existing.fenced ? this.fenceRecords(img, req.brokerId) : [];
     const brokerEpoch = img.nextBrokerEpoch;
-    this.session(req.brokerId).lastHeartbeatMs = this.options.clock.nowMs();
-    this.session(req.brokerId).catchUpOffset = Number.MAX_SAFE_INTEGER; // set to the record's offset on commit
+    session.lastHeartbeatMs = this.options.clock.nowMs();
+    session.heardFrom = true;
+    session.catchUpOffset = Number.MAX_SAFE_INTEGER; // set to the record's offset on commit
     return {
-      records: [{ type: 'register-broker', brokerId: req.brokerId, incarnationId: req.incarnationId, brokerEpoch, endpoints: req.endpoints, rack: req.rack }],
+      records: [...fenceOld, { type: 'register-broker', brokerId: req.brokerId, incarnationId: req.incarnationId, brokerEpoch, endpoints: req.endpoints, rack: req.rack }],
       result: { brokerEpoch },
     };
   }
@@ -250,6 +261,7 @@ export class QuorumController {
     if (b.epoch !== req.brokerEpoch) return errorResult('STALE_BROKER_EPOCH', `broker ${req.brokerId} has epoch ${b.epoch}, not ${req.brokerEpoch}`);
     const session = this.session(req.brokerId);
     session.lastHeartbeatMs = this.options.clock.nowMs();
+    session.heardFrom = true;
     const answer = (img: MetadataImage): rpc.BrokerHeartbeatResponse => {
       const now = img.broker(req.brokerId);
       const leads = now !== undefined && this.partitionsLedBy(img, req.brokerId).length > 0;

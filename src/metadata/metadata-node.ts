@@ -137,11 +137,14 @@ export class MetadataNode {
   /**
    * Controlled shutdown: the broker role first (leaderships moved away, bounded by
    * `broker.controlledShutdownTimeoutMs`), then Raft leadership handed to a caught-up voter (bounded
-   * by two election timeouts), then the node stops.
+   * by two election timeouts), then the node stops. A broker that the committed image shows as the
+   * last one running skips the first step: there is nowhere to move leadership to, and the quorum it
+   * would need may already be gone (the last node of a cluster being stopped).
    */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    if (this.broker !== undefined) await this.broker.controlledShutdown();
+    const othersRunning = this.metadata.image.brokers().some((b) => b.id !== this.options.id && !b.fenced && !b.inControlledShutdown);
+    if (this.broker !== undefined && othersRunning) await this.broker.controlledShutdown();
     this.broker?.stop();
     const raft = this.raftNode;
     if (raft !== undefined) {

@@ -142,6 +142,27 @@ describe('quorum controller', () => {
       expect(errorOf(await h.heartbeat(9, { brokerEpoch: 1 }))).to.equal('BROKER_NOT_REGISTERED');
     });
 
+    it('after a failover, a new incarnation replaces an unfenced registration the new controller never heard from, fencing the old one first', async () => {
+      const h = await threeBrokers();
+      await h.handle({ kind: 'create-topics', topics: [{ name: 't', numPartitions: 3, replicationFactor: 3 }], validateOnly: false });
+      // A new term (the whole cluster restarted, say): sessions start over, nobody heard from yet.
+      h.controller.resigned();
+      h.activate();
+      const mark = h.proposalCount;
+      const res = await h.register(2, 'after-restart');
+      expect(res).to.deep.equal({ brokerEpoch: 4 });
+      expect(h.committed.broker(2)).to.include({ epoch: 4, incarnationId: 'after-restart', fenced: true });
+      const records = h.recordsSince(mark);
+      expect(records[0]).to.deep.equal({ type: 'broker-registration-change', brokerId: 2, brokerEpoch: 2, fenced: true });
+      for (const p of h.committed.topic('t')?.partitions.values() ?? []) {
+        expect(p.leader).to.not.equal(2);
+        expect(p.isr).to.not.include(2);
+      }
+      // Broker 3 heartbeats the new controller: from then on its registration is protected again.
+      await h.heartbeat(3, { brokerEpoch: 3 });
+      expect(errorOf(await h.register(3, 'imposter'))).to.equal('DUPLICATE_BROKER_REGISTRATION');
+    });
+
     it('a registered broker stays fenced until its heartbeat reports the registration\'s committed offset', async () => {
       const h = new Harness();
       h.activate();
