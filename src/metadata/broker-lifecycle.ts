@@ -75,8 +75,12 @@ export class BrokerLifecycle {
     if (this.stateValue === 'stopped') return Promise.resolve();
     this.wantShutdown = true;
     return new Promise((resolve) => {
-      this.shutdownWaiters.push(resolve);
-      this.options.clock.setTimer(this.options.controlledShutdownTimeoutMs ?? 30_000, resolve);
+      // The bound's timer goes with the wait: a stop that finished first leaves no timer behind.
+      const cancelBound = this.options.clock.setTimer(this.options.controlledShutdownTimeoutMs ?? 30_000, resolve);
+      this.shutdownWaiters.push(() => {
+        cancelBound();
+        resolve();
+      });
     });
   }
 

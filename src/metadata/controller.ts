@@ -346,11 +346,16 @@ export class QuorumController {
     const b = img.broker(brokerId);
     if (b === undefined || !b.fenced) return [];
     const out: MetadataRecord[] = [{ type: 'broker-registration-change', brokerId, brokerEpoch: b.epoch, fenced: false, inControlledShutdown: false }];
-    // Offline partitions whose last ISR member is back get it as leader again.
+    // Offline partitions whose last ISR member is back get it as leader again; where the topic allows
+    // unclean election, a returning replica outside the ISR leads too (Kafka does the same).
     for (const t of img.topics()) {
+      const unclean = uncleanLeaderElection(effectiveConfig(img.topicConfig(t.name), img.clusterConfig()));
       for (const p of t.partitions.values()) {
-        if (p.leader === NO_LEADER && p.isr.includes(brokerId)) {
+        if (p.leader !== NO_LEADER || !p.replicas.includes(brokerId)) continue;
+        if (p.isr.includes(brokerId)) {
           out.push({ type: 'partition-change', topicId: p.topicId, partition: p.partition, leader: brokerId });
+        } else if (unclean) {
+          out.push({ type: 'partition-change', topicId: p.topicId, partition: p.partition, leader: brokerId, isr: [brokerId] });
         }
       }
     }

@@ -38,7 +38,7 @@ export interface MetadataNodeOptions {
   /** Raft tuning (tick, snapshots, ...). */
   readonly raft?: Partial<Pick<RaftNodeOptions, 'tickMs' | 'electionTimeoutTicks' | 'snapshotEntries' | 'snapshotTrailingEntries' | 'recovering' | 'createCore'>>;
   readonly controller?: Partial<Omit<ControllerOptions, 'nodeId' | 'quorum' | 'clock' | 'random' | 'logger'>>;
-  readonly broker?: Partial<Pick<BrokerLifecycleOptions, 'heartbeatIntervalMs' | 'retryBackoffMs' | 'onStateChange'>>;
+  readonly broker?: Partial<Pick<BrokerLifecycleOptions, 'heartbeatIntervalMs' | 'retryBackoffMs' | 'controlledShutdownTimeoutMs' | 'onStateChange'>>;
   /** How often the controller checks sessions. Default 250 ms. */
   readonly controllerTickMs?: number;
   readonly onFatal?: (error: unknown) => void;

@@ -2,6 +2,8 @@
  * One WebSocket connection speaking the Skein protocol (protocol.ts), on either side: the server's
  * end (server.ts) or the client's (client-connection.ts). It owns framing, the handshake state,
  * request/response correlation, limits and backpressure; what requests mean is up to the handlers.
+ * It runs on a FrameSocket (frame-socket.ts): Node's `ws` (ws-socket.ts) or a browser's WebSocket
+ * (browser-socket.ts); everything below holds on both.
  *
  * Invariants:
  * - The handshake comes first: the client's first frame is a Handshake and nothing else is sent until
@@ -19,18 +21,21 @@
  *   else UNKNOWN_SERVER_ERROR); the connection stays up. A handler slower than `handlerTimeoutMs` is
  *   answered REQUEST_TIMED_OUT and its slot freed; its late result is dropped.
  * - Backpressure: while the socket's `bufferedAmount` is at or above `bufferedHighWaterBytes`, frames
- *   wait in a bounded queue and reading is paused (ws pause()); both resume below half the mark. A
- *   full queue drops one-way Raft messages (Raft tolerates loss) and closes the connection for
- *   anything else (a peer that does not read).
+ *   wait in a bounded queue and reading is paused; both resume below half the mark. The socket tells
+ *   when its buffer drains (ws: every send's completion; browsers: polling on the Clock). Where reading
+ *   cannot be paused (browsers), unread input is bounded by `maxInFlightRequests` instead: a client
+ *   receives only answers to its own requests and connection-level frames. A full queue drops one-way
+ *   Raft messages (Raft tolerates loss) and closes the connection for anything else (a peer that does
+ *   not read).
  * - Idle timeout: no frame either way and nothing in flight for `idleTimeoutMs` closes the connection.
  *
  * Timers go through an injectable Clock (real timers by default: this is an adapter, DESIGN.md §2).
  */
-import type { RawData, WebSocket } from 'ws';
 import type { CancelTimer, Clock } from '../util/clock.js';
 import { debugLoggers, type Logger } from '../util/log.js';
 import type { Message } from '../raft/types.js';
 import { NetError, netError } from './errors.js';
+import { CloseCode, type FrameSocket, type FrameSocketEvents } from './frame-socket.js';
 import {
   CORRELATION_ID_MAX,
   decodeFrame,
@@ -56,7 +61,8 @@ export interface ConnectionLimits {
   readonly maxPayloadBytes: number;
   /**
    * Frames up to `maxPayloadBytes + oversizeGraceBytes` are read and answered with FRAME_TOO_LARGE;
-   * larger ones are cut off by ws itself (close code 1009) without reading them.
+   * larger ones are cut off by ws itself (close code 1009) without reading them. (A browser's socket
+   * has no such limit: there every frame over `maxPayloadBytes` is read, then answered FRAME_TOO_LARGE.)
    */
   readonly oversizeGraceBytes: number;
   /** Requests in flight per connection, each way. */
@@ -146,10 +152,7 @@ interface Pending {
 
 type State = 'handshaking' | 'open' | 'closing' | 'closed';
 
-/** Close codes (RFC 6455 §7.4.1). */
-const CLOSE_NORMAL = 1000;
-const CLOSE_POLICY = 1008;
-const CLOSE_TOO_BIG = 1009;
+const { NORMAL: CLOSE_NORMAL, POLICY: CLOSE_POLICY, TOO_BIG: CLOSE_TOO_BIG } = CloseCode;
 
 export type ConnectionRole =
   | {
@@ -180,7 +183,7 @@ export class Connection {
   private handshakeWaiter: { resolve: (h: HandshakeResponse) => void; reject: (e: NetError) => void } | undefined;
 
   constructor(
-    private readonly socket: WebSocket,
+    private readonly socket: FrameSocket,
     private readonly role: ConnectionRole,
     private readonly handlers: HandlerRegistry,
     options: ConnectionOptions = {},
@@ -190,11 +193,27 @@ export class Connection {
     this.log = options.logger ?? debugLoggers('skein:net:connection');
     this.lastActivityMs = this.clock.nowMs();
     this.closedPromise = new Promise((resolve) => (this.resolveClosed = resolve));
-    socket.binaryType = 'nodebuffer';
-    socket.on('message', (data, isBinary) => this.guard(() => this.onMessage(data, isBinary)));
-    socket.on('close', (code, reason) => this.guard(() => this.onClose(code, reason.toString())));
-    // ws reports protocol errors (oversize, bad opcode) here and closes the socket itself.
-    socket.on('error', (err) => this.guard(() => this.onSocketError(err)));
+    // The frame and writable handlers are the hot path: plain try/catch, no closure per event.
+    const events: FrameSocketEvents = {
+      frame: (bytes) => {
+        try {
+          this.onFrame(bytes);
+        } catch (e) {
+          this.bug(e);
+        }
+      },
+      writable: () => {
+        try {
+          this.drain();
+        } catch (e) {
+          this.bug(e);
+        }
+      },
+      text: () => this.guard(() => this.onText()),
+      error: (message, frameTooLarge) => this.guard(() => this.onSocketError(message, frameTooLarge)),
+      closed: (code, reason) => this.guard(() => this.onClose(code, reason)),
+    };
+    socket.start(events);
     this.scheduleIdleCheck(this.limits.idleTimeoutMs);
     this.cancelHandshakeTimer = this.clock.setTimer(this.limits.handshakeTimeoutMs, () =>
       this.guard(() => {
@@ -286,16 +305,24 @@ export class Connection {
     try {
       fn();
     } catch (e) {
-      this.log('bug in connection handler: %O', e);
-      this.shutdown(netError('UNKNOWN_SERVER_ERROR', 'internal error'), CLOSE_POLICY, 'internal error');
+      this.bug(e);
     }
   }
 
-  private onMessage(data: RawData, isBinary: boolean): void {
+  private bug(e: unknown): void {
+    this.log('bug in connection handler: %O', e);
+    this.shutdown(netError('UNKNOWN_SERVER_ERROR', 'internal error'), CLOSE_POLICY, 'internal error');
+  }
+
+  private onText(): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastActivityMs = this.clock.nowMs();
-    if (!isBinary) return this.violation(netError('MALFORMED_FRAME', 'text messages are not frames'));
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    this.violation(netError('MALFORMED_FRAME', 'text messages are not frames'));
+  }
+
+  private onFrame(bytes: Uint8Array): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.lastActivityMs = this.clock.nowMs();
     if (bytes.length > this.limits.maxPayloadBytes) return this.violation(netError('FRAME_TOO_LARGE', `${bytes.length} bytes, at most ${this.limits.maxPayloadBytes}`));
     let frame: Frame;
     try {
@@ -475,32 +502,34 @@ export class Connection {
   }
 
   private writeToSocket(bytes: Uint8Array): void {
-    this.socket.send(bytes, { binary: true }, (err) => {
-      if (err !== undefined && err !== null) return; // the close event follows
-      this.guard(() => this.drain());
-    });
+    this.socket.send(bytes);
     if (this.socket.bufferedAmount >= this.limits.bufferedHighWaterBytes) this.pauseReading();
   }
 
+  /** The socket may have room again: send what waits, and resume reading once below half the mark. */
   private drain(): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     while (this.sendQueue.length > 0 && this.socket.bufferedAmount < this.limits.bufferedHighWaterBytes) {
       this.writeToSocket(this.sendQueue.shift() as Uint8Array);
     }
     if (this.sendQueue.length === 0 && this.socket.bufferedAmount < this.limits.bufferedHighWaterBytes / 2) this.resumeReading();
+    // Still waiting (frames queued, or reading paused above half the mark): ask to be told again.
+    else if (this.readingPaused) this.socket.wantWritable();
   }
 
+  /** Entered whenever frames queue or the buffer reaches the mark; left only by drain(). */
   private pauseReading(): void {
     if (this.readingPaused) return;
     this.readingPaused = true;
-    this.socket.pause();
-    this.log('paused reading: %d bytes buffered, %d frames queued', this.socket.bufferedAmount, this.sendQueue.length);
+    this.socket.pauseReading();
+    this.socket.wantWritable();
+    this.log('paused %s: %d bytes buffered, %d frames queued', this.socket.canPauseReading ? 'reading' : 'sending', this.socket.bufferedAmount, this.sendQueue.length);
   }
 
   private resumeReading(): void {
     if (!this.readingPaused) return;
     this.readingPaused = false;
-    this.socket.resume();
+    this.socket.resumeReading();
   }
 
   // ---- Closing -------------------------------------------------------------------------------------
@@ -523,13 +552,12 @@ export class Connection {
     this.state = 'closing';
     if (error !== undefined) this.closeError ??= error;
     this.sendQueue.length = 0;
-    // Close reasons are limited to 123 bytes by RFC 6455.
-    this.socket.close(code, reason.slice(0, 100));
+    this.socket.close(code, reason); // the socket cuts the reason to RFC 6455's 123 bytes
   }
 
-  private onSocketError(err: Error & { code?: string }): void {
-    this.log('socket error: %s', err.message);
-    if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.closeError ??= netError('FRAME_TOO_LARGE', err.message);
+  private onSocketError(message: string, frameTooLarge: boolean): void {
+    this.log('socket error: %s', message);
+    if (frameTooLarge) this.closeError ??= netError('FRAME_TOO_LARGE', message);
   }
 
   private onClose(code: number, reason: string): void {

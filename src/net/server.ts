@@ -16,7 +16,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { debugLoggers, type Logger } from '../util/log.js';
 import { Connection, HandlerRegistry, resolveLimits, wsMaxPayload, type ConnectionOptions, type RaftHandler, type RequestHandler } from './connection.js';
+import { CloseCode } from './frame-socket.js';
 import { PROTOCOL_VERSION, type ErrorBody, type Handshake, type HandshakeResponse, type RequestKind } from './protocol.js';
+import { WsFrameSocket } from './ws-socket.js';
 
 export interface ServerOptions extends ConnectionOptions {
   /** Listen address; default 127.0.0.1. */
@@ -35,7 +37,6 @@ export interface ServerOptions extends ConnectionOptions {
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
-const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export class NetServer {
   private readonly handlers = new HandlerRegistry();
@@ -104,12 +105,12 @@ export class NetServer {
     const max = this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     if (this.open.size >= max) {
       this.log('refused a connection: %d open', this.open.size);
-      socket.close(CLOSE_TRY_AGAIN_LATER, 'too many connections');
+      socket.close(CloseCode.TRY_AGAIN_LATER, 'too many connections');
       return;
     }
     const accept = (handshake: Handshake): HandshakeResponse | ErrorBody =>
       this.options.authorize?.(handshake) ?? { protocolVersion: PROTOCOL_VERSION, nodeId: this.options.nodeId, clusterId: this.options.clusterId };
-    const connection = new Connection(socket, { side: 'server', accept }, this.handlers, this.options);
+    const connection = new Connection(new WsFrameSocket(socket), { side: 'server', accept }, this.handlers, this.options);
     this.open.add(connection);
     void connection.closed.then(() => this.open.delete(connection));
   }

@@ -286,7 +286,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       rack: config.rack,
       raft: { tickMs: config.tickMs, electionTimeoutTicks: config.electionTimeoutTicks },
       controller: { sessionTimeoutMs: config.sessionTimeoutMs },
-      broker: { heartbeatIntervalMs: config.heartbeatIntervalMs },
+      broker: { heartbeatIntervalMs: config.heartbeatIntervalMs, controlledShutdownTimeoutMs: config.controlledShutdownTimeoutMs },
       ...(overrides.controllerTickMs !== undefined ? { controllerTickMs: overrides.controllerTickMs } : {}),
       onFatal,
       listeners: r === undefined ? [] : [{ onDelta: (delta, image) => r.onDelta(delta, image), onReset: (image) => r.onReset(image) }],

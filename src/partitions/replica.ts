@@ -219,6 +219,8 @@ export class PartitionReplica {
    */
   applyMetadata(state: PartitionState, config: ReplicaConfig, mayLead = true): Promise<void> {
     return this.exclusive(async () => {
+      // A stopped replica's log may be closed (its topic was deleted while this change was queued).
+      if (this.stopped) return;
       const before = this.stateValue;
       this.config = config;
       if (state.partitionEpoch < before.partitionEpoch) return;

@@ -305,6 +305,22 @@ describe('quorum controller', () => {
       expect(h.partition('unclean', 0)).to.deep.include({ leader: other, isr: [other], leaderEpoch: p.leaderEpoch + 1 });
     });
 
+    it('an offline partition of an unclean topic is led by a replica outside the ISR once it returns; a clean topic stays offline', async () => {
+      for (const unclean of [true, false]) {
+        const h = await threeBrokers();
+        await h.createTopic('t', 1, 2, { 'unclean.leader.election.enable': String(unclean) });
+        const p = h.partition('t', 0);
+        const other = p.replicas.find((r) => r !== p.leader) as number;
+        expect(await h.alterIsr('t', 0, [p.leader])).to.not.have.property('error');
+        await h.expireSession(other); // out of the ISR, and now gone too
+        await h.expireSession(p.leader); // the last ISR member goes: offline
+        expect(h.partition('t', 0)).to.deep.include({ leader: NO_LEADER, isr: [p.leader] });
+        expect(await h.heartbeat(other)).to.include({ fenced: false }); // the other replica returns
+        if (unclean) expect(h.partition('t', 0), 'unclean').to.deep.include({ leader: other, isr: [other] });
+        else expect(h.partition('t', 0), 'clean').to.deep.include({ leader: NO_LEADER, isr: [p.leader] });
+      }
+    });
+
     it('a cluster-wide unclean.leader.election.enable=true applies to topics without an override; a topic override of false wins', async () => {
       const h = await threeBrokers();
       expect(await h.handle({ kind: 'alter-configs', resource: '', changes: [{ name: 'unclean.leader.election.enable', value: 'true' }], validateOnly: false })).to.not.have.property('error');

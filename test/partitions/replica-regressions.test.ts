@@ -118,6 +118,22 @@ describe('PartitionReplica regressions', () => {
   });
 });
 
+describe('PartitionReplica: stopped replicas', () => {
+  // The bug: a topic created and deleted at once. The replica manager stopped the replica and closed
+  // its log while the creation's leadership change still waited in the replica's queue; that change
+  // then assigned a leader epoch on the closed log, which threw and stopped the whole node.
+  it('a metadata change queued before stop() does not touch the (closed) log', async () => {
+    const { replica, log } = await heldLeader();
+    log.assignEpoch = (epoch: number) => {
+      throw new Error(`the log is closed (assignEpoch ${epoch} after stop)`);
+    };
+    const later = replica.applyMetadata(state(1, 2, 2), CONFIG);
+    replica.stop();
+    await later; // rejected before the fix
+    expect(replica.role).to.equal('offline');
+  });
+});
+
 describe('PartitionReplica: stale follower fetches', () => {
   // Found by simulation seed 464: a follower rebuilt its damaged log from offset 0, but a duplicated
   // fetch it had sent before (offset 1135) reached the leader afterwards, which took it as caught up,

@@ -1,0 +1,222 @@
+/**
+ * A real Skein cluster in-process for the producer and admin tests (the approach of
+ * test/node/node-process.test.ts): N nodes, each controller+broker, on 127.0.0.1 with free ports and
+ * temporary data directories, with fast timeouts. Reads partitions back through raw 'fetch' requests
+ * to the leader (decodeRecords over every stored batch), so assertions about what the producer wrote
+ * do not depend on the client's consumer.
+ *
+ * Waits are bounded polls with deadlines; nothing asserts on timing. `stop()` stops every node and
+ * removes every directory, whatever happened.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openConnection } from '../../src/net/client-connection.js';
+import type { Connection } from '../../src/net/connection.js';
+import type { MetadataResponse, MetadataTopic } from '../../src/net/protocol.js';
+import { decodeRecords, iterateBatches, type BatchHeader, type DecodedRecord } from '../../src/partitions/record-batch.js';
+import { parseNodeConfig, type NodeConfig } from '../../src/node/node-config.js';
+import { startNode, type RunningNode } from '../../src/node/node-process.js';
+
+export type TopicMetadata = Extract<MetadataTopic, { partitions: unknown }>;
+
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** One stored batch as fetched back: its header and its records. */
+export interface FetchedBatch {
+  readonly header: BatchHeader;
+  readonly records: DecodedRecord[];
+}
+
+export class ClientTestCluster {
+  readonly nodes = new Map<number, RunningNode>();
+  private readonly configs = new Map<number, NodeConfig>();
+  private readonly dirs: string[] = [];
+  private readonly connections = new Map<string, Promise<Connection>>();
+
+  /** Starts `n` nodes and waits until a controller exists and every broker is unfenced. */
+  static async start(n = 3, topicDefaults: Record<string, string> = {}): Promise<ClientTestCluster> {
+    const cluster = new ClientTestCluster();
+    try {
+      const ports = await freePorts(n);
+      const voters = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }));
+      for (const [i, port] of ports.entries()) {
+        const dir = await mkdtemp(join(tmpdir(), `skein-client-${i + 1}-`));
+        cluster.dirs.push(dir);
+        cluster.configs.set(
+          i + 1,
+          parseNodeConfig({
+            nodeId: i + 1,
+            roles: ['controller', 'broker'],
+            voters,
+            listen: { host: '127.0.0.1', port },
+            dataDir: dir,
+            clusterId: 'client-test',
+            tickMs: 50,
+            electionTimeoutTicks: 10,
+            sessionTimeoutMs: 2000,
+            heartbeatIntervalMs: 200,
+            replicaLagTimeMaxMs: 2000,
+            controlledShutdownTimeoutMs: 2000,
+            topicDefaults,
+          }),
+        );
+      }
+      await Promise.all([...cluster.configs.keys()].map((id) => cluster.startNode(id)));
+      await cluster.ready([...cluster.configs.keys()]);
+      return cluster;
+    } catch (e) {
+      await cluster.stop();
+      throw e;
+    }
+  }
+
+  /** Client URLs of the running nodes. */
+  get urls(): string[] {
+    return [...this.nodes.values()].map((n) => n.url);
+  }
+
+  async startNode(id: number): Promise<RunningNode> {
+    const config = this.configs.get(id);
+    if (config === undefined) throw new Error(`no node ${id}`);
+    const node = await startNode(config);
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  async stopNode(id: number): Promise<void> {
+    const node = this.nodes.get(id);
+    this.nodes.delete(id);
+    await node?.stop();
+  }
+
+  async stop(): Promise<void> {
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(all.map((p) => p.then((c) => c.close(), () => undefined)));
+    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
+    this.nodes.clear();
+    await Promise.all(this.dirs.map((d) => rm(d, { recursive: true, force: true })));
+  }
+
+  private async connection(url: string): Promise<Connection> {
+    const existing = this.connections.get(url);
+    if (existing !== undefined) {
+      const c = await existing.catch(() => undefined);
+      if (c?.isOpen === true) return c;
+    }
+    const opening = openConnection({ url, clientId: 'client-test-support', connectTimeoutMs: 3000 });
+    this.connections.set(url, opening);
+    opening.catch(() => this.connections.delete(url));
+    return opening;
+  }
+
+  metadata(topics?: string[]): Promise<MetadataResponse> {
+    return waitFor('metadata', 10_000, async () => {
+      for (const node of this.nodes.values()) {
+        const c = await this.connection(node.url).catch(() => undefined);
+        const m = await c?.request('metadata', topics === undefined ? {} : { topics }, { timeoutMs: 3000 }).catch(() => undefined);
+        if (m !== undefined) return m;
+      }
+      return undefined;
+    });
+  }
+
+  /** Waits for an elected controller and the given brokers unfenced, as some live node sees it. */
+  ready(brokers: readonly number[]): Promise<MetadataResponse> {
+    return waitFor(`controller and unfenced brokers ${brokers.join(',')}`, 30_000, async () => {
+      const m = await this.metadata([]);
+      const unfenced = m.brokers.filter((b) => !b.fenced).map((b) => b.id);
+      return m.controllerId !== -1 && this.nodes.has(m.controllerId) && brokers.every((b) => unfenced.includes(b)) ? m : undefined;
+    });
+  }
+
+  /** The topic once every partition has a live leader (optionally not `avoid`), as the leaders themselves say. */
+  leaders(name: string, avoid?: number): Promise<TopicMetadata> {
+    return waitFor(`leaders of ${name}`, 30_000, async () => {
+      for (const node of this.nodes.values()) {
+        const c = await this.connection(node.url).catch(() => undefined);
+        const m = await c?.request('metadata', { topics: [name] }, { timeoutMs: 3000 }).catch(() => undefined);
+        const t = m?.topics.find((x) => x.name === name);
+        if (t === undefined || 'error' in t || t.partitions.length === 0) continue;
+        if (t.partitions.every((p) => p.leader !== -1 && p.leader !== avoid && this.nodes.has(p.leader))) return t;
+      }
+      return undefined;
+    });
+  }
+
+  /**
+   * Every committed batch of a partition (below the HW), read from its leader with raw fetches from
+   * offset 0. Retries while leadership settles.
+   */
+  fetchAll(topic: string, partition: number): Promise<FetchedBatch[]> {
+    return waitFor(`fetch ${topic}-${partition}`, 30_000, async () => {
+      const t = await this.leaders(topic);
+      const p = t.partitions.find((x) => x.partition === partition);
+      const leader = p === undefined ? undefined : this.nodes.get(p.leader);
+      if (leader === undefined) return undefined;
+      const c = await this.connection(leader.url);
+      const out: FetchedBatch[] = [];
+      let offset = 0;
+      for (;;) {
+        const r = await c.request(
+          'fetch',
+          { topicId: t.topicId, partition, replicaId: -1, brokerEpoch: -1, sequence: -1, fetchOffset: offset, lastFetchedEpoch: -1, currentLeaderEpoch: -1, maxBytes: 8 << 20, minBytes: 0, maxWaitMs: 0 },
+          { timeoutMs: 5000 },
+        );
+        if ('error' in r || 'divergingEpoch' in r) return undefined;
+        let progressed = false;
+        for (const { position, header } of iterateBatches(r.records)) {
+          if (header.lastOffset < offset || header.baseOffset >= r.highWatermark) continue;
+          out.push({ header, records: decodeRecords(r.records, position).filter((x) => x.offset < r.highWatermark) });
+          offset = header.lastOffset + 1;
+          progressed = true;
+        }
+        if (!progressed || offset >= r.highWatermark) return out;
+      }
+    });
+  }
+
+  /** Every committed record of a partition, in offset order. */
+  async records(topic: string, partition: number): Promise<DecodedRecord[]> {
+    return (await this.fetchAll(topic, partition)).flatMap((b) => b.records);
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** UTF-8 text of a record field (null stays null). */
+export function text(bytes: Uint8Array | null): string | null {
+  return bytes === null ? null : decoder.decode(bytes);
+}
