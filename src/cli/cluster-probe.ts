@@ -6,6 +6,7 @@
 import { openConnection } from '../net/client-connection.js';
 
 export interface ClusterView {
+  readonly clusterId: string;
   readonly controllerId: number;
   readonly brokers: readonly { readonly id: number; readonly fenced: boolean }[];
 }
@@ -20,7 +21,7 @@ export async function probeCluster(urls: readonly string[]): Promise<ClusterView
         const m = await connection.request('metadata', { topics: [] }, { timeoutMs: PROBE_TIMEOUT_MS });
         // A node that knows no controller yet may just be behind: ask the next one.
         if (m.controllerId === -1) continue;
-        return { controllerId: m.controllerId, brokers: m.brokers.map((b) => ({ id: b.id, fenced: b.fenced })) };
+        return { clusterId: m.clusterId, controllerId: m.controllerId, brokers: m.brokers.map((b) => ({ id: b.id, fenced: b.fenced })) };
       } finally {
         connection.close();
       }

@@ -13,8 +13,12 @@
  *   unfenced; afterwards, one line per change it sees (controller moved, broker fenced or back, a
  *   node process exited), so failover can be watched.
  * - Ctrl-C (SIGINT) or SIGTERM: every node (the ones it started and any restarted by hand, found by
- *   pid file) gets SIGTERM for a controlled shutdown; after `STOP_GRACE_MS` the rest get SIGKILL.
- *   It exits once all are gone. It also exits (1) when every node has exited on its own.
+ *   pid file) gets SIGTERM for a controlled shutdown, one at a time, the controller last; one that
+ *   takes longer than `STOP_GRACE_MS` gets SIGKILL, and so does every node on a second Ctrl-C.
+ *   It exits once all are gone. It also exits (1) when every node has exited on its own, before or
+ *   after the cluster was ready.
+ * - `cluster ready` needs the cluster id of this directory: another cluster already on these ports
+ *   (ours then fails to bind) never looks ready.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
@@ -117,8 +121,9 @@ function describeView(view: ClusterView): string {
   return `controller ${view.controllerId === -1 ? 'none' : view.controllerId}, brokers ${brokers === '' ? 'none' : brokers}`;
 }
 
-function isReady(view: ClusterView | undefined, ids: readonly number[]): boolean {
-  if (view === undefined || view.controllerId === -1) return false;
+function isReady(view: ClusterView | undefined, clusterId: string | undefined, ids: readonly number[]): boolean {
+  // Another cluster on the same ports (ours then failed to bind) must not look ready.
+  if (view === undefined || view.clusterId !== clusterId || view.controllerId === -1) return false;
   return ids.every((id) => view.brokers.some((b) => b.id === id && !b.fenced));
 }
 
@@ -181,7 +186,16 @@ export async function clusterUp(argv: readonly string[]): Promise<number> {
 
   const done = new Promise<number>((resolveDone) => {
     const stop = (signal: string): void => {
-      if (stopping) return;
+      if (stopping) {
+        // A second Ctrl-C: the user does not want to wait for controlled shutdowns.
+        console.log(`${signal} again: killing every node`);
+        for (const plan of plans) {
+          const pid = children.get(plan.id)?.pid ?? livePid(plan.dir);
+          if (pid !== undefined && isAlive(pid)) process.kill(pid, 'SIGKILL');
+        }
+        resolveDone(1);
+        return;
+      }
       stopping = true;
       console.log(`${signal}: stopping the nodes one by one (controlled shutdown), the controller last`);
       void stopAll(plans, children).then(() => {
@@ -197,8 +211,13 @@ export async function clusterUp(argv: readonly string[]): Promise<number> {
       const ids = plans.map((p) => p.id);
       const startedMs = Date.now();
       let view: ClusterView | undefined;
-      while (!stopping && !isReady(view, ids)) {
+      while (!stopping && !isReady(view, clusterId, ids)) {
         await sleep(READY_POLL_MS);
+        if (children.size === 0) {
+          console.log(`every node exited before the cluster was ready; see the node logs in ${shown(root)}`);
+          resolveDone(1);
+          return;
+        }
         view = await probeCluster(urls);
       }
       if (stopping || view === undefined) return;

@@ -164,4 +164,23 @@ describe('end to end: a 3-node cluster of real processes', function () {
     const q = JSON.parse(quorum.stdout) as { leaderId: number; voters: { id: number }[] };
     expect(q.voters.map((v) => v.id)).to.deep.equal([1, 2, 3]);
   });
+  it('refuses to look ready on another cluster\'s ports; Ctrl-C stops every node; a second start reuses the data', async () => {
+    // A second `cluster up` on the same ports: its nodes cannot bind, and it must not report ready.
+    const other = await runSkein(['cluster', 'up', '--data', `${cluster.dir}/other`, '--port', String(cluster.basePort)]);
+    expect(other.code).to.equal(1);
+    expect(other.stdout).to.not.contain('cluster ready');
+    expect(other.stdout).to.contain('every node exited before the cluster was ready');
+
+    expect(await cluster.interrupt()).to.equal(0);
+    expect(cluster.log).to.contain('cluster stopped');
+    for (let id = 1; id <= 3; id++) expect(() => cluster.pidOf(id), `node ${id} removed its pid file`).to.throw();
+
+    await cluster.relaunch();
+    const brokers = cluster.brokers.join(',');
+    const list = await runSkein(['topic', 'list', '--brokers', brokers]);
+    expect(list.stdout.split('\n')).to.include.members(['orders', 'tour']);
+    const consumed = await runSkein(['topic', 'consume', 'tour', '--from-beginning', '-n', '500', '--brokers', brokers]);
+    expect(consumed.code).to.equal(0);
+    expect(consumed.stdout.trim().split('\n')).to.have.length(500);
+  });
 });
