@@ -24,10 +24,11 @@ import type { Clock } from '../util/clock.js';
 import { debugLoggers, type Logger } from '../util/log.js';
 import type { Random } from '../util/random.js';
 import { openConnection } from '../net/client-connection.js';
-import type { Connection } from '../net/connection.js';
+import { DEFAULT_CONNECTION_LIMITS, type Connection } from '../net/connection.js';
 import type { MetadataResponse, RequestKind, RequestMap } from '../net/protocol.js';
 import { BrokerNotAvailableError, ConnectionError, InvalidArgumentError, NotConnectedError, SkeinError, UnknownTopicError, toSkeinError } from './errors.js';
 import { mathRandom, realClientClock } from './retry.js';
+import { Semaphore } from './consumer-sync.js';
 
 export interface ClusterOptions {
   /** Seed broker URLs (`ws://host:port`); at least one. */
@@ -98,6 +99,12 @@ export class Cluster {
   private readonly log: Logger;
   /** Open (or opening) connections by URL. */
   private readonly connections = new Map<string, Promise<Connection>>();
+  /**
+   * Requests in flight per broker URL, at most the connection's own bound: callers beyond it wait
+   * their turn here (first come, first served) instead of failing TOO_MANY_REQUESTS locally — a
+   * producer writing to many partitions of one broker easily has more than that in flight.
+   */
+  private readonly slots = new Map<string, Semaphore>();
   private clusterId = '';
   private controllerId = -1;
   private brokers: BrokerInfo[] = [];
@@ -319,16 +326,26 @@ export class Cluster {
   }
 
   private async requestUrl<K extends RequestKind>(url: string, kind: K, body: RequestMap[K]['request'], options: { readonly timeoutMs?: number }): Promise<RequestMap[K]['response']> {
-    const connection = await this.connection(url);
+    let slots = this.slots.get(url);
+    if (slots === undefined) {
+      slots = new Semaphore(DEFAULT_CONNECTION_LIMITS.maxInFlightRequests);
+      this.slots.set(url, slots);
+    }
+    const release = await slots.acquire();
     try {
-      return await connection.request(kind, body, { timeoutMs: options.timeoutMs ?? this.requestTimeoutMs });
-    } catch (e) {
-      const error = toSkeinError(e);
-      if (error instanceof ConnectionError || !connection.isOpen) {
-        // Leadership may have moved with the broker: refetch topic metadata on next use.
-        this.invalidate();
+      const connection = await this.connection(url);
+      try {
+        return await connection.request(kind, body, { timeoutMs: options.timeoutMs ?? this.requestTimeoutMs });
+      } catch (e) {
+        const error = toSkeinError(e);
+        if (error instanceof ConnectionError || !connection.isOpen) {
+          // Leadership may have moved with the broker: refetch topic metadata on next use.
+          this.invalidate();
+        }
+        throw error;
       }
-      throw error;
+    } finally {
+      release();
     }
   }
 
