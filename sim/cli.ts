@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- --seeds N [--start S] [--kind raft|metadata|data|mixed]` runs N seeds;
+ * `npm run sim -- --seeds N [--start S] [--kind raft|metadata|data|compaction|mixed]` runs N seeds;
  * `npm run sim -- --seed S` replays one seed and prints its trace. The last line is always
  * `sim: <N> seeds, <V> violations`; the exit code is 1 when V > 0. Each failing seed prints how to
  * replay it.
@@ -44,7 +44,7 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 function usage(problem: string): never {
-  console.error(`sim: ${problem}\nusage: npm run sim -- [--seeds N] [--start S] [--kind raft|metadata|data|mixed] [--quiet] | --seed S [--kind K]`);
+  console.error(`sim: ${problem}\nusage: npm run sim -- [--seeds N] [--start S] [--kind raft|metadata|data|compaction|mixed] [--quiet] | --seed S [--kind K]`);
   process.exit(2);
 }
 

@@ -15,7 +15,9 @@
  *   digits, within the Java `int`/`long` range. `long` values beyond 2^53 - 1 (e.g. the customary
  *   `retention.ms=9223372036854775807` for "forever") are accepted; the getters saturate them to
  *   `Number.MAX_SAFE_INTEGER`, which is just as infinite for milliseconds and bytes.
- *   Booleans are `true`/`false`, case-insensitive; enumerations are case-sensitive, as in Kafka.
+ *   Doubles (`min.cleanable.dirty.ratio`) take plain decimal or exponent notation, not Java's hex,
+ *   `NaN` or `Infinity`. Booleans are `true`/`false`, case-insensitive; enumerations are
+ *   case-sensitive, as in Kafka.
  * - `min.insync.replicas` greater than the replication factor is rejected at creation. Kafka accepts
  *   it and then fails every `acks=all` produce with NOT_ENOUGH_REPLICAS; a topic that can never take
  *   a durable write is a configuration mistake, so Skein says so up front (the safer default).
@@ -27,7 +29,7 @@
  */
 import { assert } from '../util/assert.js';
 
-export type ConfigType = 'boolean' | 'int' | 'long' | 'string' | 'list';
+export type ConfigType = 'boolean' | 'int' | 'long' | 'double' | 'string' | 'list';
 
 /** One known configuration name. `validate` returns an error text, or undefined when the value is good. */
 export interface ConfigDef {
@@ -56,6 +58,8 @@ export const TopicConfigName = {
   uncleanLeaderElectionEnable: 'unclean.leader.election.enable',
   maxMessageBytes: 'max.message.bytes',
   deleteRetentionMs: 'delete.retention.ms',
+  minCleanableDirtyRatio: 'min.cleanable.dirty.ratio',
+  minCompactionLagMs: 'min.compaction.lag.ms',
   flush: 'flush',
   messageTimestampType: 'message.timestamp.type',
 } as const;
@@ -87,6 +91,15 @@ function parseInteger(value: string, type: 'int' | 'long'): bigint | undefined {
   return n < min || n > max ? undefined : n;
 }
 
+/** Java's Double.parseDouble for plain decimal notation (no hex, no NaN/Infinity); undefined when malformed. */
+const DECIMAL_FRACTION = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
+function parseDouble(value: string): number | undefined {
+  const text = value.trim();
+  if (!DECIMAL_FRACTION.test(text)) return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
+}
+
 function parseBoolean(value: string): boolean | undefined {
   const text = value.trim().toLowerCase();
   return text === 'true' ? true : text === 'false' ? false : undefined;
@@ -109,6 +122,14 @@ function integerAtLeast(type: 'int' | 'long', min: number): (value: string) => s
         : 'must be a 64-bit integer (-9223372036854775808..9223372036854775807)';
     }
     return n < BigInt(min) ? `must be at least ${min}` : undefined;
+  };
+}
+
+function doubleBetween(min: number, max: number): (value: string) => string | undefined {
+  return (value) => {
+    const n = parseDouble(value);
+    if (n === undefined) return 'must be a decimal number';
+    return n < min || n > max ? `must be between ${min} and ${max}` : undefined;
   };
 }
 
@@ -211,6 +232,22 @@ const DEFS: readonly ConfigDef[] = [
     'long',
     '86400000',
     'How long (ms) tombstones are kept on compacted topics, bounding how long a full read may take.',
+    integerAtLeast('long', 0),
+  ),
+  def(
+    'min.cleanable.dirty.ratio',
+    'double',
+    '0.5',
+    'On compacted topics, the least fraction of the cleanable log (bytes not yet compacted over all ' +
+      'bytes that could be) at which the cleaner compacts the partition.',
+    doubleBetween(0, 1),
+  ),
+  def(
+    'min.compaction.lag.ms',
+    'long',
+    '0',
+    'On compacted topics, how long (ms, by the largest record timestamp of a segment) a record stays ' +
+      'uncompacted at least.',
     integerAtLeast('long', 0),
   ),
   def(
@@ -408,6 +445,18 @@ export function maxMessageBytes(cfg: Readonly<Record<string, string>>): number {
 /** `delete.retention.ms`: how long tombstones survive compaction, in milliseconds. */
 export function deleteRetentionMs(cfg: Readonly<Record<string, string>>): number {
   return longValue(cfg, TopicConfigName.deleteRetentionMs);
+}
+
+/** `min.cleanable.dirty.ratio`: the dirty fraction at which a compacted partition is cleaned, in [0, 1]. */
+export function minCleanableDirtyRatio(cfg: Readonly<Record<string, string>>): number {
+  const n = parseDouble(rawValue(cfg, TopicConfigName.minCleanableDirtyRatio));
+  assert(n !== undefined, 'min.cleanable.dirty.ratio must parse as a number');
+  return n;
+}
+
+/** `min.compaction.lag.ms`: how long a record stays uncompacted at least, in milliseconds. */
+export function minCompactionLagMs(cfg: Readonly<Record<string, string>>): number {
+  return longValue(cfg, TopicConfigName.minCompactionLagMs);
 }
 
 /** `flush`: Skein's durability policy (DESIGN.md §3). */

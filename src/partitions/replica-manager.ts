@@ -1,8 +1,18 @@
 /**
  * All partition replicas on one broker: it follows the metadata image (become leader / become
  * follower / stop), opens each replica's log, routes produce and fetch requests, runs one fetch loop
- * per followed partition, and does the periodic work — ISR shrink checks, HW checkpoints, and the
- * background flush of `flush=os` logs.
+ * per followed partition, and does the periodic work — ISR shrink checks, HW checkpoints, the
+ * background flush of `flush=os` logs, retention (topics whose cleanup.policy has `delete`) and log
+ * compaction (topics whose cleanup.policy has `compact`; log-cleaner.ts).
+ *
+ * Compaction: the log of a compacted topic is made compacted (SegmentLog.enableCompaction) when it is
+ * opened and when its topic's policy gains `compact`, before it can receive compacted data from a
+ * leader. Every `compactionCheckIntervalMs` the broker picks the one hosted log with the largest dirty
+ * ratio at or above its `min.cleanable.dirty.ratio` and runs one pass on it; one pass at a time per
+ * broker (a pass still running skips the check), so compaction's memory and disk work stay bounded.
+ * Tombstones are dropped only by a leader, and only below the lowest offset every other replica has
+ * fetched from it in its current epoch (log-cleaner.ts explains why), which the manager learns from
+ * the follower fetches it routes.
  *
  * Ports: the Clock, a log opener, the transport for follower fetches, and the controller channel
  * for AlterPartition. Nothing here touches the disk or the network directly.
@@ -12,9 +22,19 @@ import type { Logger } from '../util/log.js';
 import type { MetadataImage, MetadataDelta, PartitionState } from '../metadata/image.js';
 import { replicaChanges } from '../metadata/replica-changes.js';
 import type { AlterPartitionRequest, AlterPartitionResponse, ReplicaFailedRequest } from '../metadata/rpc.js';
-import { effectiveConfig, flushPolicy, minInsyncReplicas, uncleanLeaderElection } from '../metadata/topic-config.js';
+import {
+  cleanupPolicy,
+  deleteRetentionMs,
+  effectiveConfig,
+  flushPolicy,
+  minCleanableDirtyRatio,
+  minCompactionLagMs,
+  minInsyncReplicas,
+  uncleanLeaderElection,
+} from '../metadata/topic-config.js';
 import { AssertionError } from '../util/assert.js';
 import { partitionError, type PartitionErrorResult } from './errors.js';
+import { cleanableRange, compactLog, isCompactable, type CompactableLog, type CompactionConfig } from './log-cleaner.js';
 import { ProducerStateTable } from './producer-state.js';
 import { iterateBatches, validateBatch } from './record-batch.js';
 import { PartitionReplica, type Acks, type FetchRequest, type FetchResponse, type ProduceResult, type ReplicaConfig, type ReplicaLog } from './replica.js';
@@ -48,6 +68,10 @@ export interface ReplicaManagerOptions {
   readonly osFlushIntervalMs?: number;
   /** How often retention runs (Kafka's log.retention.check.interval.ms). Default 300,000 ms. */
   readonly retentionCheckIntervalMs?: number;
+  /** How often the broker looks for a log to compact (Kafka's log.cleaner.backoff.ms). Default 15,000 ms. */
+  readonly compactionCheckIntervalMs?: number;
+  /** Keys one compaction pass may map (log-cleaner.ts). Default 500,000. */
+  readonly compactionMapEntriesMax?: number;
   /**
    * Wall-clock milliseconds since the epoch, which record timestamps use: retention.ms compares
    * against it. Default: the Clock's time (the simulator's clock is both).
@@ -59,6 +83,11 @@ interface Hosted {
   readonly replica: PartitionReplica;
   readonly topicName: string;
   fetching: boolean;
+  /**
+   * While this broker leads: each follower's newest fetch it answered with records (its log agrees
+   * with ours below that fetch offset), by broker id. Bounds which tombstones compaction may drop.
+   */
+  readonly followerFetches: Map<number, { leaderEpoch: number; brokerEpoch: number; sequence: number; fetchOffset: number }>;
 }
 
 const key = (topicId: string, partition: number): string => `${topicId}:${partition}`;
@@ -103,9 +132,13 @@ export class ReplicaManager {
     for (const topicName of delta.configs) {
       for (const t of topicName === '' ? image.topics() : [image.topic(topicName)]) {
         if (t === undefined) continue;
+        const compact = cleanupPolicy(effectiveConfig(image.topicConfig(t.name), image.clusterConfig())).has('compact');
         for (const p of t.partitions.values()) {
           const h = this.hosted.get(key(p.topicId, p.partition));
-          if (h !== undefined) void h.replica.applyMetadata(p, this.replicaConfig(image, t.name), this.options.mayLead());
+          if (h === undefined) continue;
+          void h.replica.applyMetadata(p, this.replicaConfig(image, t.name), this.options.mayLead());
+          const log = h.replica.log;
+          if (compact && isCompactable(log) && !log.compactionEnabled) this.maintain(h, log.enableCompaction());
         }
       }
     }
@@ -180,6 +213,9 @@ export class ReplicaManager {
   private async open(state: PartitionState, topicName: string, rawConfig: Readonly<Record<string, string>>, config: ReplicaConfig): Promise<Hosted | undefined> {
     const log = await this.options.openLog(state.topicId, state.partition, rawConfig);
     if (this.stopped) return undefined;
+    // Before any fetch: a leader may send this follower compacted data (offset gaps, empty batches).
+    if (cleanupPolicy(rawConfig).has('compact') && isCompactable(log)) await log.enableCompaction();
+    if (this.stopped) return undefined;
     const producers = await rebuildProducerState(log);
     if (this.stopped) return undefined;
     const replica = new PartitionReplica(
@@ -208,7 +244,7 @@ export class ReplicaManager {
       { ...state, leader: -1, leaderEpoch: -1, partitionEpoch: -1 },
       config,
     );
-    const hosted: Hosted = { replica, topicName, fetching: false };
+    const hosted: Hosted = { replica, topicName, fetching: false, followerFetches: new Map() };
     this.hosted.set(key(state.topicId, state.partition), hosted);
     return hosted;
   }
@@ -256,7 +292,35 @@ export class ReplicaManager {
   fetch(topicId: string, partition: number, request: FetchRequest): Promise<FetchResponse> {
     const h = this.hosted.get(key(topicId, partition));
     if (h === undefined) return Promise.resolve(partitionError('NOT_LEADER_OR_FOLLOWER', `broker ${this.options.brokerId} has no replica of ${topicId}:${partition}`));
-    return h.replica.fetch(request);
+    const epoch = h.replica.state.leaderEpoch;
+    const response = h.replica.fetch(request);
+    if (request.replicaId >= 0) {
+      void response.then(
+        (r) => {
+          const answeredAsLeader = h.replica.role === 'leader' && h.replica.state.leaderEpoch === epoch;
+          if (answeredAsLeader && !('error' in r) && !('divergingEpoch' in r)) noteFollowerFetch(h, request);
+        },
+        () => {}, // the caller gets the failure
+      );
+    }
+    return response;
+  }
+
+  /**
+   * The offset from which compaction must keep tombstones of a hosted log (log-cleaner.ts's
+   * `retainTombstonesFrom`): on a leader, the lowest fetch offset of the other replicas in this leader
+   * epoch (0 for one not heard from yet); on a follower, 0.
+   */
+  private tombstoneBound(h: Hosted): number {
+    const state = h.replica.state;
+    if (h.replica.role !== 'leader') return 0;
+    let bound = Number.POSITIVE_INFINITY;
+    for (const r of state.replicas) {
+      if (r === this.options.brokerId) continue;
+      const seen = h.followerFetches.get(r);
+      bound = Math.min(bound, seen !== undefined && seen.leaderEpoch === state.leaderEpoch ? seen.fetchOffset : 0);
+    }
+    return bound;
   }
 
   /** Scrubs every hosted replica (see PartitionReplica.scrub); resolves with the number found damaged. */
@@ -313,6 +377,45 @@ export class ReplicaManager {
 
   private tickCount = 0;
   private lastRetentionMs = 0;
+  private lastCompactionMs = 0;
+  /** The compaction pass running, if any (one per broker at a time). */
+  private compacting: Promise<unknown> | undefined;
+
+  private cleanupPolicyOf(image: MetadataImage, h: Hosted): ReadonlySet<string> {
+    return cleanupPolicy(effectiveConfig(image.topicConfig(h.topicName), image.clusterConfig()));
+  }
+
+  /** Runs one compaction pass on the hosted log of a compacted topic that most needs it, if any does. */
+  private maybeCompact(image: MetadataImage, wallNowMs: number): void {
+    let best: { h: Hosted; log: CompactableLog; config: CompactionConfig; ratio: number } | undefined;
+    for (const h of this.hosted.values()) {
+      const log = h.replica.log;
+      if (!isCompactable(log) || !log.compactionEnabled) continue;
+      const cfg = effectiveConfig(image.topicConfig(h.topicName), image.clusterConfig());
+      if (!cleanupPolicy(cfg).has('compact')) continue;
+      const config: CompactionConfig = { deleteRetentionMs: deleteRetentionMs(cfg), minCleanableDirtyRatio: minCleanableDirtyRatio(cfg), minCompactionLagMs: minCompactionLagMs(cfg) };
+      const range = cleanableRange(log, wallNowMs, config);
+      if (range.dirtyBytes === 0 || range.dirtyRatio < config.minCleanableDirtyRatio) continue;
+      if (best === undefined || range.dirtyRatio > best.ratio) best = { h, log, config, ratio: range.dirtyRatio };
+    }
+    if (best === undefined) return;
+    const { h, log, config } = best;
+    const logger = this.options.logger;
+    const where = `${h.topicName}-${h.replica.state.partition}`;
+    const pass = compactLog(log, {
+      nowMs: wallNowMs,
+      config,
+      retainTombstonesFrom: this.tombstoneBound(h),
+      ...(this.options.compactionMapEntriesMax !== undefined ? { mapEntriesMax: this.options.compactionMapEntriesMax } : {}),
+      logger: (format, ...args) => logger(`broker %d %s: ${format}`, this.options.brokerId, where, ...args),
+    });
+    this.compacting = pass;
+    const done = (): void => {
+      if (this.compacting === pass) this.compacting = undefined;
+    };
+    void pass.then(done, done);
+    this.maintain(h, pass);
+  }
 
   private scheduleTick(): void {
     this.cancelTick = this.options.clock.setTimer(this.options.osFlushIntervalMs ?? 1000, () => {
@@ -332,14 +435,32 @@ export class ReplicaManager {
         if (this.tickCount % 5 === 0) this.maintain(h, h.replica.log.checkpointHighWatermark());
       }
       const now = this.options.clock.nowMs();
+      const wallNow = this.options.wallClockMs?.() ?? now;
       if (now - this.lastRetentionMs >= (this.options.retentionCheckIntervalMs ?? 300_000)) {
         this.lastRetentionMs = now;
-        const wallNow = this.options.wallClockMs?.() ?? now;
-        for (const h of this.hosted.values()) this.maintain(h, h.replica.log.applyRetention?.(wallNow));
+        for (const h of this.hosted.values()) {
+          // A compact-only topic keeps its data: retention is the "delete" policy (as in Kafka).
+          if (image === undefined || this.cleanupPolicyOf(image, h).has('delete')) this.maintain(h, h.replica.log.applyRetention?.(wallNow));
+        }
+      }
+      if (image !== undefined && this.compacting === undefined && now - this.lastCompactionMs >= (this.options.compactionCheckIntervalMs ?? 15_000)) {
+        this.lastCompactionMs = now;
+        this.maybeCompact(image, wallNow);
       }
       this.scheduleTick();
     });
   }
+}
+
+/** Records a follower's fetch that its leader answered with records (the newest per incarnation wins). */
+function noteFollowerFetch(h: Hosted, request: FetchRequest): void {
+  const leaderEpoch = h.replica.state.leaderEpoch;
+  const seen = h.followerFetches.get(request.replicaId);
+  const newer =
+    seen === undefined ||
+    leaderEpoch > seen.leaderEpoch ||
+    (leaderEpoch === seen.leaderEpoch && (request.brokerEpoch > seen.brokerEpoch || (request.brokerEpoch === seen.brokerEpoch && request.sequence > seen.sequence)));
+  if (newer) h.followerFetches.set(request.replicaId, { leaderEpoch, brokerEpoch: request.brokerEpoch, sequence: request.sequence, fetchOffset: request.fetchOffset });
 }
 
 /**

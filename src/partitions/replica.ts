@@ -159,12 +159,28 @@ interface ParkedFetch {
 
 export type ReplicaRole = 'leader' | 'follower' | 'offline';
 
+/** How long a leader waits before asking again for an ISR change whose outcome it does not know. */
+export const ALTER_PARTITION_RETRY_MS = 250;
+
+/** AlterPartition answers after which the change may or may not have been committed. */
+function isrOutcomeUnknown(code: string): boolean {
+  return code === 'REQUEST_TIMED_OUT' || code === 'NOT_CONTROLLER';
+}
+
 export class PartitionReplica {
   private stateValue: PartitionState;
   private config: ReplicaConfig;
   private roleValue: ReplicaRole = 'offline';
   private readonly followers = new Map<number, FollowerProgress>();
+  /**
+   * An ISR change requested and not yet resolved (KIP-497's "maximal ISR": the HW counts the union of
+   * the committed and the pending ISR). It is resolved only by an answer that settles it (success, or
+   * a rejection that says nothing was written) or by metadata newer than the state the request was
+   * based on (`pendingIsrBaseEpoch`). An unknown outcome (lost answer, timeout, controller moving)
+   * keeps it pending and the request is retried: the controller may have committed it.
+   */
   private pendingIsr: readonly number[] | undefined;
+  private pendingIsrBaseEpoch = -1;
   private hwWaiters: HwWaiter[] = [];
   private parked: ParkedFetch[] = [];
   private chain: Promise<unknown> = Promise.resolve();
@@ -230,7 +246,7 @@ export class PartitionReplica {
         if (this.roleValue !== 'offline') this.becomeOffline('this broker is not (yet) unfenced');
       } else if (state.leader === me) {
         if (this.roleValue !== 'leader' || state.leaderEpoch !== before.leaderEpoch) this.becomeLeader();
-        else if (this.pendingIsr !== undefined && sameMembers(this.pendingIsr, state.isr)) this.pendingIsr = undefined;
+        else if (this.pendingIsr !== undefined && (sameMembers(this.pendingIsr, state.isr) || state.partitionEpoch > this.pendingIsrBaseEpoch)) this.pendingIsr = undefined;
         this.maybeAdvanceHighWatermark();
       } else if (state.replicas.includes(me)) {
         if (this.roleValue !== 'follower' || state.leaderEpoch !== before.leaderEpoch) this.becomeFollower();
@@ -517,16 +533,31 @@ export class PartitionReplica {
       partitionEpoch: state.partitionEpoch,
       newIsr: isr.map((id) => ({ brokerId: id, brokerEpoch: id === this.deps.brokerId ? this.deps.brokerEpoch() : (this.followers.get(id)?.brokerEpoch ?? -1) })),
     };
+    this.pendingIsrBaseEpoch = state.partitionEpoch;
+    const send = (): void => {
+      this.deps.alterPartition(request).then(done, () => done(undefined));
+    };
     const done = (response: AlterPartitionResponse | undefined): void => {
-      if (this.pendingIsr !== isr) return;
-      if (response !== undefined && !('error' in response) && response.partition.partitionEpoch > this.stateValue.partitionEpoch) {
+      if (this.pendingIsr !== isr || this.stopped || this.roleValue !== 'leader') return;
+      if (response === undefined || ('error' in response && isrOutcomeUnknown(response.error))) {
+        // Maybe committed, maybe not: stay on the maximal ISR and ask again (a repeat of a change that
+        // was committed is refused as stale, and the metadata then resolves it).
+        this.deps.clock.setTimer(ALTER_PARTITION_RETRY_MS, () => {
+          if (this.pendingIsr === isr && !this.stopped && this.roleValue === 'leader') send();
+        });
+        return;
+      }
+      if ('error' in response) {
+        // Our state is stale: the metadata log brings a newer partition epoch, which resolves this.
+        if (response.error === 'INVALID_UPDATE_VERSION' || response.error === 'FENCED_LEADER_EPOCH') return;
+        // Refused, nothing written: back to the committed ISR.
+      } else if (response.partition.partitionEpoch > this.stateValue.partitionEpoch) {
         this.stateValue = response.partition;
       }
-      // On an error the metadata log brings the truth; either way the next change may be requested.
       this.pendingIsr = undefined;
       this.maybeAdvanceHighWatermark();
     };
-    this.deps.alterPartition(request).then(done, () => done(undefined));
+    send();
   }
 
   // ---- Damaged data --------------------------------------------------------------------------------

@@ -48,6 +48,21 @@
  * Limits: a batch is at most BATCH_BYTES_MAX; relative offsets and positions in a segment fit u32 (a
  * roll happens before either would overflow); every sealed segment keeps one open file handle and its
  * in-memory index (about 2 MiB per GiB of segment); reads are bounded by maxBytes or one batch.
+ *
+ * Compaction (log-cleaner.ts does it; these are its hooks, in the "Compaction hooks" section): a log
+ * becomes *compacted* once `enableCompaction()` has durably written its cleaner checkpoint
+ * (segment-swap.ts); from then on, and on every later open, it accepts what compaction produces —
+ * offset gaps between batches (offsets still strictly increase) and empty batches (recordCount 0,
+ * covering a range of removed offsets) — in recovery scans, reads (a fetch at an offset in a gap gets
+ * the next batch) and follower appends (a first batch may start beyond the log end, or straddle it:
+ * then only its part from the log end is appended, because each replica compacts independently and may
+ * have split the same original batch differently). A log that is not compacted keeps the strict
+ * checks above: there a gap is corruption. Compaction never moves offsets, never touches the active
+ * segment, and keeps this invariant: every sealed segment's last batch ends exactly before the next
+ * segment's base (so a read in a sealed segment always finds a batch). `beginCleaning` /
+ * `commitCleaning` replace sealed segments by a compacted one through the swap protocol of
+ * segment-swap.ts, on the chain like retention (reads held, flushes waiting, `maintaining`); `open`
+ * finishes or rolls back a swap a crash interrupted, before anything else.
  */
 import { assert, assertNonNegativeInteger } from '../util/assert.js';
 import type { Logger } from '../util/log.js';
@@ -56,7 +71,16 @@ import { LeaderEpochCache, decodeLeaderEpochCheckpoint, type EpochEndOffset, typ
 import type { LogDirectory, LogFile } from './log-fs.js';
 import type { AppendInfo } from './replica.js';
 import { SegmentIndex, U32_MAX, decodeIndexFiles } from './offset-index.js';
-import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, decodeRecords, stampBatch, validateBatch, type BatchHeader } from './record-batch.js';
+import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, decodeRecords, stampBatch, validateBatch, type BatchHeader, type DecodedRecord } from './record-batch.js';
+import { batchesFrom } from './compacted-batch.js';
+import {
+  CLEANER_CHECKPOINT,
+  cleanedFileName,
+  decodeCleanerCheckpoint,
+  encodeCleanerCheckpoint,
+  finishInterruptedSwaps,
+  swapFileName,
+} from './segment-swap.js';
 
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
@@ -128,6 +152,16 @@ export interface RetentionResult {
   readonly logStartOffset: number;
 }
 
+/** A sealed segment as the log cleaner sees it. */
+export interface SealedSegmentInfo {
+  readonly baseOffset: number;
+  /** The next segment's base: this segment holds offsets in [baseOffset, nextOffset). */
+  readonly nextOffset: number;
+  readonly sizeInBytes: number;
+  /** The largest record timestamp in the segment (ms), or -1. */
+  readonly maxTimestamp: number;
+}
+
 export interface TimestampOffset {
   readonly offset: number;
   /** The record's timestamp (ms); -1 for EARLIEST/LATEST. */
@@ -136,6 +170,13 @@ export interface TimestampOffset {
 
 function segmentFileName(baseOffset: number, suffix: string): string {
   return String(baseOffset).padStart(OFFSET_DIGITS, '0') + suffix;
+}
+
+/** The base offset of a segment file (`.log`, `.index`, `.timeindex`), or undefined for other names. */
+function segmentFileOf(name: string): { baseOffset: number; isLog: boolean } | undefined {
+  const match = SEGMENT_NAME.exec(name);
+  if (match === null) return undefined;
+  return { baseOffset: Number(match[1]), isLog: match[2] === 'log' };
 }
 
 function isPartitionError(value: unknown): value is PartitionErrorResult {
@@ -206,9 +247,13 @@ class Segment {
     return segmentFileName(this.baseOffset, LOG_SUFFIX);
   }
 
-  /** Records a batch issued at `position` (index entries, timestamps, the issued end). */
-  noteIssued(frame: Frame, position: number, indexIntervalBytes: number): void {
-    assert(position === this.issuedSize && frame.baseOffset === this.issuedNextOffset, 'batches are issued back to back');
+  /**
+   * Records a batch issued at `position` (index entries, timestamps, the issued end). `gapAllowed`: the
+   * log is compacted, so the batch may start after the issued end (never before).
+   */
+  noteIssued(frame: Frame, position: number, indexIntervalBytes: number, gapAllowed = false): void {
+    const offsetOk = frame.baseOffset === this.issuedNextOffset || (gapAllowed && frame.baseOffset > this.issuedNextOffset);
+    assert(position === this.issuedSize && offsetOk, 'batches are issued back to back');
     if (this.bytesSinceIndexEntry > indexIntervalBytes) {
       this.index.addEntry(frame.baseOffset, position, this.index.maxTimestamp);
       this.bytesSinceIndexEntry = 0;
@@ -310,6 +355,13 @@ export class SegmentLog {
   /** Set while a truncation, retention or close holds the log: new reads wait for it. */
   private exclusiveHold: Promise<void> | undefined;
   private readsDrained: (() => void) | undefined;
+
+  /** The cleaner checkpoint exists: batches may have offset gaps and be empty (see the module header). */
+  private compacted = false;
+  /** The cleaner checkpoint's first dirty offset. */
+  private firstDirtyOffset = 0;
+  /** The compacted segment being written, if any (one at a time). */
+  private cleaning: CleanedSegment | undefined;
 
   private constructor(
     private readonly dir: LogDirectory,
@@ -458,38 +510,71 @@ export class SegmentLog {
    * at least one record, and their offsets must continue exactly at logEndOffset (else
    * OFFSET_OUT_OF_RANGE; nothing is written). The epoch cache learns each batch's leader epoch.
    * Resolves once the bytes are in the OS; with the info of each batch.
+   *
+   * A compacted log (see the module header) also takes empty batches and offset gaps: between batches,
+   * and before the first one (it may start beyond logEndOffset). A first batch that straddles
+   * logEndOffset is cut to its part from logEndOffset (re-encoded; compacted-batch.ts), and the infos
+   * then describe what was appended.
    */
   async appendAsFollower(batches: Uint8Array, nowMs: number): Promise<LogAppendInfo[] | PartitionErrorResult> {
     this.checkUsable();
+    let bytes = batches;
+    const checked = this.parseFetched(bytes);
+    if (isPartitionError(checked)) return checked;
+    if (checked.length === 0) return [];
+    let parsed = checked;
+    const issued = await this.exclusive(async () => {
+      let first = parsed[0]!;
+      const end = this.active.issuedNextOffset;
+      if (first.frame.baseOffset < end && this.compacted && first.frame.lastOffset >= end && !first.header.isTransactional && !first.header.isControl) {
+        // Our log ends inside this batch as the leader laid it out: append only the rest of it.
+        let records: DecodedRecord[];
+        try {
+          records = decodeRecords(bytes, first.at);
+        } catch (error) {
+          return partitionError('CORRUPT_RECORD', error instanceof Error ? error.message : String(error));
+        }
+        const rest = batchesFrom(first.header, records, end);
+        const tail = bytes.subarray(first.at + first.header.sizeInBytes);
+        bytes = concatBytes([...rest, tail]);
+        const reparsed = this.parseFetched(bytes);
+        assert(!isPartitionError(reparsed), 'a cut batch stays valid');
+        parsed = reparsed;
+        first = parsed[0]!;
+      }
+      const start = first.frame.baseOffset;
+      if (start < end || (start > end && !this.compacted)) {
+        return partitionError('OFFSET_OUT_OF_RANGE', `the fetched batches start at offset ${start} but the log ends at ${end}`);
+      }
+      let epochsChanged = false;
+      for (const { header } of parsed) epochsChanged = this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset) || epochsChanged;
+      if (epochsChanged) await this.writeEpochCheckpoint();
+      return this.issueFrames(bytes, parsed, nowMs);
+    });
+    if (isPartitionError(issued)) return issued;
+    await issued.done;
+    return parsed.map(({ header, frame }) => appendInfo(header, frame));
+  }
+
+  /** Validates fetched batches (see appendAsFollower) and lays out their frames. */
+  private parseFetched(batches: Uint8Array): Array<{ at: number; frame: Frame; header: BatchHeader }> | PartitionErrorResult {
     const parsed: Array<{ at: number; frame: Frame; header: BatchHeader }> = [];
     for (let at = 0; at < batches.length; ) {
       const checked = validateBatch(batches, at);
       if (!checked.ok) return partitionError('CORRUPT_RECORD', checked.message);
       const header = checked.header;
-      if (header.recordCount === 0) return partitionError('CORRUPT_RECORD', `the batch at byte ${at} has no records`);
+      if (header.recordCount === 0 && !this.compacted) return partitionError('CORRUPT_RECORD', `the batch at byte ${at} has no records`);
+      if (header.lastOffset < header.baseOffset) return partitionError('CORRUPT_RECORD', `the batch at byte ${at} covers no offsets`);
       if (header.partitionLeaderEpoch < 0) return partitionError('CORRUPT_RECORD', `the batch at byte ${at} carries no leader epoch`);
       const previous = parsed[parsed.length - 1];
-      if (previous !== undefined && header.baseOffset !== previous.frame.lastOffset + 1) {
-        return partitionError('CORRUPT_RECORD', `the batch at byte ${at} starts at offset ${header.baseOffset}, expected ${previous.frame.lastOffset + 1}`);
+      const next = previous === undefined ? undefined : previous.frame.lastOffset + 1;
+      if (next !== undefined && (header.baseOffset < next || (header.baseOffset > next && !this.compacted))) {
+        return partitionError('CORRUPT_RECORD', `the batch at byte ${at} starts at offset ${header.baseOffset}, expected ${next}`);
       }
       parsed.push({ at, header, frame: { baseOffset: header.baseOffset, lastOffset: header.lastOffset, sizeInBytes: header.sizeInBytes, maxTimestamp: header.maxTimestamp } });
       at += header.sizeInBytes;
     }
-    if (parsed.length === 0) return [];
-    const issued = await this.exclusive(async () => {
-      const first = parsed[0]!.frame.baseOffset;
-      const end = this.active.issuedNextOffset;
-      if (first !== end) {
-        return partitionError('OFFSET_OUT_OF_RANGE', `the fetched batches start at offset ${first} but the log ends at ${end}`);
-      }
-      let epochsChanged = false;
-      for (const { header } of parsed) epochsChanged = this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset) || epochsChanged;
-      if (epochsChanged) await this.writeEpochCheckpoint();
-      return this.issueFrames(batches, parsed, nowMs);
-    });
-    if (isPartitionError(issued)) return issued;
-    await issued.done;
-    return parsed.map(({ header, frame }) => appendInfo(header, frame));
+    return parsed;
   }
 
   /**
@@ -517,7 +602,7 @@ export class SegmentLog {
       const write = segment.file.append(bytes.subarray(from, from + runBytes));
       for (let k = i; k < j; k++) {
         const { at, frame } = batches[k]!;
-        segment.noteIssued(frame, position + (at - from), this.indexIntervalBytes);
+        segment.noteIssued(frame, position + (at - from), this.indexIntervalBytes, this.compacted);
       }
       assert(segment.issuedSize === segment.file.size, 'the issued size follows the file');
       segment.rollClockMs ??= nowMs;
@@ -677,7 +762,9 @@ export class SegmentLog {
     // Verify the first batch before trusting any field of its header: a flipped bit in its last
     // offset delta would otherwise make it look beyond maxOffset and be skipped, never reported.
     const head = validateBatch(bytes, 0);
-    if (!head.ok || head.header.baseOffset > fetchOffset || head.header.lastOffset >= segment.nextOffset) {
+    // In a compacted log the batch holding the next offset may start after fetchOffset (a gap).
+    const startsLate = (h: BatchHeader): boolean => h.baseOffset > fetchOffset && !this.compacted;
+    if (!head.ok || startsLate(head.header) || head.header.lastOffset >= segment.nextOffset) {
       const why = !head.ok ? head.message : `offsets ${head.header.baseOffset}-${head.header.lastOffset} do not fit the segment`;
       this.logger('%s: CORRUPT stored batch in segment %d at byte %d: %s', this.dir.path, segment.baseOffset, position, why);
       return partitionError('KAFKA_STORAGE_ERROR', `${this.dir.path}: the stored batch at offset ${first.baseOffset} (segment ${segment.baseOffset}, byte ${position}) is corrupt: ${why}`);
@@ -691,7 +778,8 @@ export class SegmentLog {
       if (frame === 'short' || (frame !== 'corrupt' && at + frame.sizeInBytes > bytes.length)) break;
       if (frame !== 'corrupt' && frame.lastOffset >= maxOffset) break;
       const checked = frame === 'corrupt' ? undefined : validateBatch(bytes, at);
-      if (checked === undefined || !checked.ok || checked.header.baseOffset !== expected) {
+      const inOrder = (h: BatchHeader): boolean => h.baseOffset === expected || (this.compacted && h.baseOffset > expected);
+      if (checked === undefined || !checked.ok || !inOrder(checked.header)) {
         const why = checked === undefined ? 'an impossible frame' : checked.ok ? `offset ${checked.header.baseOffset}, expected ${expected}` : checked.message;
         this.logger('%s: CORRUPT stored batch in segment %d at byte %d: %s', this.dir.path, segment.baseOffset, position + at, why);
         return partitionError('KAFKA_STORAGE_ERROR', `${this.dir.path}: the stored batch at offset ${expected} (segment ${segment.baseOffset}, byte ${position + at}) is corrupt: ${why}`);
@@ -730,6 +818,28 @@ export class SegmentLog {
         return partitionError('KAFKA_STORAGE_ERROR', `${this.dir.path}: the stored batch at byte ${position} of segment ${segment.baseOffset} cannot be framed`);
       }
       if (frame.lastOffset >= offset) return { position, frame };
+      position += frame.sizeInBytes;
+    }
+  }
+
+  /**
+   * Where to cut `segment` to drop every batch at or after `offset`: the position of the first batch
+   * that ends at or after it, and the log end that leaves — that batch's base, or, when it starts after
+   * `offset` (a gap in a compacted log), the end of the batch before it (the largest batch boundary
+   * <= offset). `undefined` when the segment ends first.
+   */
+  private async locateBoundary(segment: Segment, offset: number): Promise<{ position: number; nextOffset: number } | undefined> {
+    const start = segment.index.lookup(offset);
+    let position = start.position;
+    // The indexed batch starts at or before `offset`; with no entry, the segment's base is the bound.
+    let previousEnd = start.baseOffset;
+    const window = new BatchWindow(segment.file, segment.size, LOCATE_CHUNK_BYTES);
+    for (;;) {
+      const frame = await window.frameAt(position);
+      if (frame === 'end') return undefined;
+      assert(frame !== 'torn' && frame !== 'corrupt', `${this.dir.path}: cannot find offset ${offset} to truncate at`);
+      if (frame.lastOffset >= offset) return { position, nextOffset: frame.baseOffset <= offset ? frame.baseOffset : previousEnd };
+      previousEnd = frame.lastOffset + 1;
       position += frame.sizeInBytes;
     }
   }
@@ -805,9 +915,8 @@ export class SegmentLog {
           await this.deleteSegment(segment);
         }
         const segment = this.active;
-        const located = await this.locate(segment, offset, segment.size);
-        assert(!isPartitionError(located), `${this.dir.path}: cannot find offset ${offset} to truncate at`);
-        if (located !== undefined) await this.truncateSegment(segment, located.position, located.frame.baseOffset);
+        const located = await this.locateBoundary(segment, offset);
+        if (located !== undefined) await this.truncateSegment(segment, located.position, located.nextOffset);
         segment.bytesSinceIndexEntry = segment.size - segment.index.lastPosition;
         if (segment.sealed) {
           // It is the active segment again: its index files would go stale.
@@ -843,6 +952,7 @@ export class SegmentLog {
     this.segments.splice(0, this.segments.length, new Segment(offset, file));
     this.hw = offset;
     this.flushed = offset;
+    this.firstDirtyOffset = offset;
     this.epochs.clear();
     await this.writeEpochCheckpoint();
     this.logger('%s: emptied, now starts at offset %d', this.dir.path, offset);
@@ -882,6 +992,130 @@ export class SegmentLog {
     );
   }
 
+  // ---- Compaction hooks (log-cleaner.ts) ----------------------------------------------------------
+
+  /** Whether the log is compacted: it may hold offset gaps and empty batches (see the module header). */
+  get compactionEnabled(): boolean {
+    return this.compacted;
+  }
+
+  /** The first offset the cleaner has not compacted yet (its checkpoint), within [logStartOffset, logEndOffset]. */
+  get cleanerOffset(): number {
+    return Math.min(Math.max(this.firstDirtyOffset, this.logStartOffset), this.logEndOffset);
+  }
+
+  /**
+   * Makes the log compacted, durably (the cleaner checkpoint is written, on the chain), before anything
+   * can put a gap in it: before the first compaction, and before a follower of a compacted topic
+   * fetches. Idempotent; never undone.
+   */
+  enableCompaction(): Promise<void> {
+    this.checkUsable();
+    if (this.compacted) return Promise.resolve();
+    return this.exclusive(async () => {
+      if (this.compacted) return;
+      await this.dir.writeFileAtomically(CLEANER_CHECKPOINT, encodeCleanerCheckpoint(this.logStartOffset));
+      this.firstDirtyOffset = this.logStartOffset;
+      this.compacted = true;
+      this.logger('%s: compaction enabled', this.dir.path);
+    });
+  }
+
+  /** Records (atomically, durably) that offsets below `firstDirtyOffset` are compacted. */
+  checkpointCleanerOffset(firstDirtyOffset: number): Promise<void> {
+    assertNonNegativeInteger(firstDirtyOffset, 'first dirty offset');
+    this.checkUsable();
+    assert(this.compacted, 'checkpointCleanerOffset on a log that is not compacted');
+    return this.exclusive(async () => {
+      await this.dir.writeFileAtomically(CLEANER_CHECKPOINT, encodeCleanerCheckpoint(firstDirtyOffset));
+      this.firstDirtyOffset = firstDirtyOffset;
+    });
+  }
+
+  /** The sealed segments (all but the active one), oldest first. */
+  sealedSegments(): SealedSegmentInfo[] {
+    return this.segments.slice(0, -1).map((s) => ({ baseOffset: s.baseOffset, nextOffset: s.nextOffset, sizeInBytes: s.size, maxTimestamp: s.index.maxTimestamp }));
+  }
+
+  /**
+   * Starts writing the compacted replacement of the consecutive sealed segments with base offsets
+   * `sourceBaseOffsets`, which end where the segment at `endOffset` begins (step 1 of segment-swap.ts).
+   * `undefined` if they are not (any more) exactly such segments, e.g. after retention. One at a time.
+   * The caller appends batches, then `commitCleaning`s it or `abort`s it.
+   */
+  async beginCleaning(sourceBaseOffsets: readonly number[], endOffset: number): Promise<CleanedSegment | undefined> {
+    this.checkUsable();
+    assert(this.compacted, 'beginCleaning on a log that is not compacted');
+    assert(this.cleaning === undefined, 'one compacted segment is written at a time');
+    const sources = this.sourceSegments(sourceBaseOffsets, endOffset);
+    if (sources === undefined) return undefined;
+    const base = sourceBaseOffsets[0]!;
+    const name = cleanedFileName(base, endOffset);
+    await this.dir.remove(name); // left by an attempt given up without a crash
+    const file = await this.dir.open(name, { create: true });
+    const cleaned = new CleanedSegment(this.dir, new Segment(base, file), sources.map((s) => ({ baseOffset: s.baseOffset, size: s.size })), endOffset, this.indexIntervalBytes, () => this.checkUsable(), () => {
+      if (this.cleaning === cleaned) this.cleaning = undefined;
+    });
+    this.cleaning = cleaned;
+    if (this.closed) {
+      await cleaned.abort();
+      this.checkUsable();
+    }
+    return cleaned;
+  }
+
+  /**
+   * Puts a finished compacted segment in place of its sources (steps 2-5 of segment-swap.ts), on the
+   * chain with reads held, like retention. Resolves false (and gives the compacted segment up) when the
+   * sources changed meanwhile (retention, truncation); true once the swap is complete. Offsets, the log
+   * start and end, the HW and the epoch cache do not change. Durable on resolve.
+   */
+  commitCleaning(cleaned: CleanedSegment): Promise<boolean> {
+    this.checkUsable();
+    assert(this.cleaning === cleaned, 'commitCleaning of a compacted segment this log is not writing');
+    return this.exclusive(() =>
+      this.holdingReads(() => this.maintaining(async () => {
+        await this.quiesce();
+        await cleaned.settled();
+        const sources = this.sourceSegments(cleaned.sources.map((s) => s.baseOffset), cleaned.endOffset);
+        if (sources === undefined || sources.some((s, i) => s.size !== cleaned.sources[i]!.size)) {
+          this.logger('%s: segments %d-%d changed during compaction; giving it up', this.dir.path, cleaned.baseOffset, cleaned.endOffset);
+          await cleaned.abort();
+          return false;
+        }
+        const first = this.segments.indexOf(sources[0]!);
+        const replacement = await cleaned.finish();
+        // The commit point: from here on recovery completes the swap.
+        const swap = swapFileName(cleaned.baseOffset, cleaned.endOffset);
+        await this.dir.rename(cleanedFileName(cleaned.baseOffset, cleaned.endOffset), swap);
+        for (const source of sources) await source.file.close();
+        for (const source of sources) await this.removeIndexFiles(source);
+        for (const source of sources.slice(1)) await this.dir.remove(source.name);
+        await this.dir.rename(swap, segmentFileName(cleaned.baseOffset, LOG_SUFFIX));
+        const file = await this.dir.open(segmentFileName(cleaned.baseOffset, LOG_SUFFIX), { create: false });
+        assert(file.size === replacement.size, `${this.dir.path}: the swapped segment has ${file.size} bytes, ${replacement.size} were written`);
+        const segment = new Segment(cleaned.baseOffset, file);
+        segment.index = replacement.index;
+        segment.setEnd(replacement.size, cleaned.endOffset);
+        await this.writeIndexFiles(segment);
+        this.segments.splice(first, sources.length, segment);
+        this.logger('%s: compacted segments %s into %d (%d -> %d bytes)', this.dir.path, sources.map((s) => s.baseOffset).join(','), segment.baseOffset, sources.reduce((sum, s) => sum + s.size, 0), segment.size);
+        return true;
+      })),
+    );
+  }
+
+  /** The sealed segments with exactly these base offsets, consecutive, the next one starting at `endOffset`. */
+  private sourceSegments(baseOffsets: readonly number[], endOffset: number): Segment[] | undefined {
+    const first = this.segments.findIndex((s) => s.baseOffset === baseOffsets[0]);
+    if (first < 0 || baseOffsets.length === 0) return undefined;
+    const sources = this.segments.slice(first, first + baseOffsets.length);
+    const next = this.segments[first + baseOffsets.length];
+    if (sources.length !== baseOffsets.length || next === undefined || next.baseOffset !== endOffset) return undefined;
+    if (sources.some((s, i) => s.baseOffset !== baseOffsets[i] || !s.sealed)) return undefined;
+    return sources;
+  }
+
   // ---- Checkpoints and close ----------------------------------------------------------------------
 
   /** Writes the current HW to the HW checkpoint (atomically, durably). Calls coalesce. */
@@ -919,6 +1153,8 @@ export class SegmentLog {
     if (this.failure === undefined) await this.flush().catch((error: unknown) => (flushError = error));
     await this.hwQueued?.catch(() => {});
     await this.hwWriting?.catch(() => {});
+    // A compacted segment being written is given up (its file removed) before the directory may go.
+    await this.cleaning?.abort().catch(() => {});
     await this.holdingReads(async () => {
       for (const segment of this.segments) await segment.file.close();
     });
@@ -929,7 +1165,15 @@ export class SegmentLog {
   // ---- Recovery -----------------------------------------------------------------------------------
 
   private async recover(nowMs: number): Promise<void> {
-    const names = await this.dir.list();
+    let names = await this.dir.list();
+    // A compaction swap a crash interrupted is finished or rolled back before the segments are read.
+    if (await finishInterruptedSwaps(this.dir, names, segmentFileOf, this.logger)) names = await this.dir.list();
+    const cleanerCheckpoint = await this.dir.readFile(CLEANER_CHECKPOINT);
+    if (cleanerCheckpoint !== undefined) {
+      this.compacted = true;
+      // A corrupt checkpoint (it is written atomically, so bit rot) only costs a full re-clean.
+      this.firstDirtyOffset = decodeCleanerCheckpoint(cleanerCheckpoint) ?? 0;
+    }
     const bases = new Set<number>();
     const indexFiles: string[] = [];
     for (const name of names) {
@@ -1024,11 +1268,13 @@ export class SegmentLog {
       const checked = validateBatch(found.bytes, found.at);
       if (!checked.ok) return { validBytes: position, problem: checked.message, epochs };
       const header = checked.header;
-      if (header.baseOffset !== segment.nextOffset || header.recordCount === 0) {
+      // A compacted log may have offset gaps and empty batches; offsets still strictly increase.
+      const inOrder = header.baseOffset === segment.nextOffset || (this.compacted && header.baseOffset > segment.nextOffset);
+      if (!inOrder || (header.recordCount === 0 && !this.compacted) || header.lastOffset < header.baseOffset) {
         return { validBytes: position, problem: `batch at offset ${header.baseOffset}, expected ${segment.nextOffset}`, epochs };
       }
       if (header.lastOffset - segment.baseOffset > U32_MAX) return { validBytes: position, problem: 'relative offset overflow', epochs };
-      segment.noteIssued(found.frame, position, this.indexIntervalBytes);
+      segment.noteIssued(found.frame, position, this.indexIntervalBytes, this.compacted);
       segment.setEnd(segment.issuedSize, segment.issuedNextOffset);
       epochs.push({ epoch: header.partitionLeaderEpoch, baseOffset: header.baseOffset });
       position += header.sizeInBytes;
@@ -1116,6 +1362,9 @@ export class SegmentLog {
   private afterTruncation(): void {
     this.hw = Math.min(this.hw, this.logEndOffset);
     this.flushed = Math.min(this.flushed, this.logEndOffset);
+    // What is appended again there is dirty (the checkpoint file may still say more: that only means
+    // some records are left uncompacted for a while).
+    this.firstDirtyOffset = Math.min(this.firstDirtyOffset, this.logEndOffset);
   }
 
   private async deleteSegment(segment: Segment): Promise<void> {
@@ -1192,6 +1441,98 @@ export class SegmentLog {
     }
     return this.failure;
   }
+}
+
+/**
+ * A compacted segment being written (step 1 of segment-swap.ts): `<base>.<end>.cleaned` plus its index
+ * in memory. Batches go in offset order, with gaps allowed, and must end exactly at `endOffset - 1`
+ * by the time the log commits it. Made by SegmentLog.beginCleaning; committed by commitCleaning.
+ */
+export class CleanedSegment {
+  private writing: Promise<void> = Promise.resolve();
+  private state: 'writing' | 'finished' | 'aborted' = 'writing';
+
+  /** @internal */
+  constructor(
+    private readonly dir: LogDirectory,
+    private readonly segment: Segment,
+    /** The replaced segments' base offsets and sizes when the writing started. */
+    readonly sources: ReadonlyArray<{ readonly baseOffset: number; readonly size: number }>,
+    readonly endOffset: number,
+    private readonly indexIntervalBytes: number,
+    private readonly checkUsable: () => void,
+    private readonly release: () => void,
+  ) {}
+
+  get baseOffset(): number {
+    return this.segment.baseOffset;
+  }
+
+  /** The offset after the last batch appended (the base offset before any). */
+  get nextOffset(): number {
+    return this.segment.issuedNextOffset;
+  }
+
+  get sizeInBytes(): number {
+    return this.segment.issuedSize;
+  }
+
+  /**
+   * Appends one valid batch (the caller's cleaner produced it: a bad one is a programmer error) that
+   * starts at or after `nextOffset` and ends before `endOffset`. Resolves once it is in the OS.
+   */
+  append(batch: Uint8Array): Promise<void> {
+    this.checkUsable(); // a closed log has given this segment up: that is not a bug of the caller
+    assert(this.state === 'writing', `append to a compacted segment that is ${this.state}`);
+    const checked = validateBatch(batch, 0);
+    assert(checked.ok && checked.header.sizeInBytes === batch.length, 'the cleaner writes one valid batch at a time');
+    const header = checked.header;
+    const segment = this.segment;
+    assert(header.baseOffset >= segment.issuedNextOffset && header.lastOffset >= header.baseOffset && header.lastOffset < this.endOffset, `compacted batch ${header.baseOffset}-${header.lastOffset} out of order (next ${segment.issuedNextOffset}, end ${this.endOffset})`);
+    assert(header.lastOffset - segment.baseOffset <= U32_MAX && segment.issuedSize + batch.length <= U32_MAX, 'a compacted segment stays within u32 offsets and positions');
+    const frame: Frame = { baseOffset: header.baseOffset, lastOffset: header.lastOffset, sizeInBytes: header.sizeInBytes, maxTimestamp: header.maxTimestamp };
+    segment.noteIssued(frame, segment.issuedSize, this.indexIntervalBytes, true);
+    const write = segment.file.append(batch);
+    this.writing = this.writing.then(() => write);
+    return write;
+  }
+
+  /** @internal Waits for the appends in flight (rejecting with a failed one). */
+  async settled(): Promise<void> {
+    await this.writing;
+  }
+
+  /** @internal Syncs and closes the file: its size and index for the log to swap in. */
+  async finish(): Promise<{ size: number; index: SegmentIndex }> {
+    assert(this.state === 'writing', `finish of a compacted segment that is ${this.state}`);
+    assert(this.segment.issuedNextOffset === this.endOffset, `a compacted segment must end at ${this.endOffset}, not ${this.segment.issuedNextOffset}`);
+    await this.writing;
+    await this.segment.file.sync();
+    await this.segment.file.close();
+    this.state = 'finished';
+    this.release();
+    return { size: this.segment.issuedSize, index: this.segment.index };
+  }
+
+  /** Gives the compacted segment up: closes and deletes its file. Idempotent. */
+  async abort(): Promise<void> {
+    if (this.state !== 'writing') return;
+    this.state = 'aborted';
+    this.release();
+    await this.writing.catch(() => {});
+    await this.segment.file.close();
+    await this.dir.remove(cleanedFileName(this.segment.baseOffset, this.endOffset));
+  }
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 function appendInfo(header: BatchHeader, frame: Frame): LogAppendInfo {

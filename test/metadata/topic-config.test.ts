@@ -12,6 +12,8 @@ import {
   flushPolicy,
   maxMessageBytes,
   messageTimestampType,
+  minCleanableDirtyRatio,
+  minCompactionLagMs,
   minInsyncReplicas,
   retentionBytes,
   retentionMs,
@@ -63,6 +65,14 @@ const CASES: Record<string, { good: string[]; bad: string[] }> = {
     good: ['0', '86400000', '9223372036854775807'],
     bad: ['-1', 'day', ''],
   },
+  'min.cleanable.dirty.ratio': {
+    good: ['0', '0.5', '1', '1.0', ' 0.25 ', '.75', '5e-1', '+0.1'],
+    bad: ['-0.1', '1.01', 'half', '', '0x1', 'NaN', 'Infinity', '1e400'],
+  },
+  'min.compaction.lag.ms': {
+    good: ['0', '1000', '9223372036854775807'],
+    bad: ['-1', 'soon', '', '1.5'],
+  },
   flush: {
     good: ['always', 'os'],
     bad: ['Always', 'never', 'fsync', ''],
@@ -88,6 +98,8 @@ describe('topic-config', () => {
         'unclean.leader.election.enable': 'false',
         'max.message.bytes': '1048588',
         'delete.retention.ms': '86400000',
+        'min.cleanable.dirty.ratio': '0.5',
+        'min.compaction.lag.ms': '0',
         flush: 'always',
         'message.timestamp.type': 'CreateTime',
       });
@@ -254,6 +266,8 @@ describe('topic-config', () => {
       expect(segmentMs(cfg)).to.equal(604800000);
       expect(maxMessageBytes(cfg)).to.equal(1048588);
       expect(deleteRetentionMs(cfg)).to.equal(86400000);
+      expect(minCleanableDirtyRatio(cfg)).to.equal(0.5);
+      expect(minCompactionLagMs(cfg)).to.equal(0);
       expect(flushPolicy(cfg)).to.equal('always');
       expect(messageTimestampType(cfg)).to.equal('CreateTime');
       expect([...cleanupPolicy(cfg)]).to.deep.equal(['delete']);
@@ -270,9 +284,13 @@ describe('topic-config', () => {
           flush: 'os',
           'message.timestamp.type': 'LogAppendTime',
           'retention.ms': '-1',
+          'min.cleanable.dirty.ratio': ' .25 ',
+          'min.compaction.lag.ms': '60000',
         },
         {},
       );
+      expect(minCleanableDirtyRatio(cfg)).to.equal(0.25);
+      expect(minCompactionLagMs(cfg)).to.equal(60000);
       expect(minInsyncReplicas(cfg)).to.equal(2);
       expect(uncleanLeaderElection(cfg)).to.equal(true);
       expect([...cleanupPolicy(cfg)].sort()).to.deep.equal(['compact', 'delete']);
