@@ -465,7 +465,7 @@ export class QuorumController {
       const fail = (code: Parameters<typeof errorResult>[0], detail: string): void => {
         results.push({ name: t.name, ...errorResult(code, detail) });
       };
-      const nameError = validateTopicName(t.name);
+      const nameError = validateTopicName(t.name, { allowInternal: req.internal === true });
       if (nameError !== undefined) {
         fail('INVALID_TOPIC_NAME', nameError);
         continue;

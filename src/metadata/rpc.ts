@@ -65,6 +65,11 @@ export interface CreateTopicsRequest {
   readonly kind: 'create-topics';
   readonly topics: readonly CreatableTopic[];
   readonly validateOnly: boolean;
+  /**
+   * Allows names starting with `__` (internal topics such as `__consumer_offsets`). Only brokers may
+   * set it: the node refuses it from clients (INVALID_REQUEST).
+   */
+  readonly internal?: boolean;
 }
 export type CreateTopicResult =
   | { readonly name: string; readonly topicId: string; readonly partitions: readonly PartitionState[] }

@@ -14,6 +14,8 @@
  *   input, whatever the bytes. `encodeFrame` asserts (a programmer error) on out-of-range numbers.
  * - Controller RPC bodies (src/metadata/rpc.ts) travel as JSON text in a string field — they are
  *   small and rare — and are checked field by field against the request kind's shape on decode.
+ * - Consumer-group frames (src/groups/rpc.ts) are encoded and decoded by group-frames.ts, whose
+ *   messages are part of this schema.
  *
  * Compatibility: `PROTOCOL_VERSION` is exchanged in the handshake; a change to this schema that an
  * older peer would misread bumps it. Field numbers are never reused.
@@ -30,7 +32,24 @@ import type { ControllerRequest, ControllerResponse } from '../metadata/rpc.js';
 import { MetadataError, type ErrorResult, type MetadataErrorCode } from '../metadata/errors.js';
 import type { Acks, FetchRequest, FetchResponse, ProduceResult } from '../partitions/replica.js';
 import { PartitionError, type PartitionErrorCode, type PartitionErrorResult } from '../partitions/errors.js';
+import type {
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+} from '../groups/rpc.js';
 import { netError } from './errors.js';
+import { GROUP_SCHEMA, groupRequestToProto, groupResponseToProto, readGroupRequest, readGroupResponse } from './group-frames.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -107,6 +126,8 @@ message DescribeQuorumResponse {
   repeated QuorumReplica voters = 4; repeated QuorumReplica observers = 5; MetadataError error = 6;
 }
 
+${GROUP_SCHEMA}
+
 message Frame {
   uint32 correlation_id = 1;
   oneof body {
@@ -128,6 +149,20 @@ message Frame {
     InitProducerIdResponse init_producer_id_response = 17;
     DescribeQuorumRequest describe_quorum = 18;
     DescribeQuorumResponse describe_quorum_response = 19;
+    FindCoordinatorRequest find_coordinator = 20;
+    FindCoordinatorResponse find_coordinator_response = 21;
+    ConsumerGroupHeartbeatRequest consumer_group_heartbeat = 22;
+    ConsumerGroupHeartbeatResponse consumer_group_heartbeat_response = 23;
+    OffsetCommitRequest offset_commit = 24;
+    OffsetCommitResponse offset_commit_response = 25;
+    OffsetFetchRequest offset_fetch = 26;
+    OffsetFetchResponse offset_fetch_response = 27;
+    ListGroupsRequest list_groups = 28;
+    ListGroupsResponse list_groups_response = 29;
+    DescribeGroupsRequest describe_groups = 30;
+    DescribeGroupsResponse describe_groups_response = 31;
+    DeleteGroupsRequest delete_groups = 32;
+    DeleteGroupsResponse delete_groups_response = 33;
   }
 }
 `;
@@ -251,9 +286,32 @@ export interface RequestMap {
   controller: { request: ControllerRequest; response: ControllerAnswer };
   'init-producer-id': { request: InitProducerIdRequest; response: InitProducerIdResponse };
   'describe-quorum': { request: DescribeQuorumRequest; response: DescribeQuorumResponse };
+  // Consumer groups (src/groups/rpc.ts): answered by the group's coordinator, found with find-coordinator.
+  'find-coordinator': { request: FindCoordinatorRequest; response: FindCoordinatorResponse };
+  'consumer-group-heartbeat': { request: ConsumerGroupHeartbeatRequest; response: ConsumerGroupHeartbeatResponse };
+  'offset-commit': { request: OffsetCommitRequest; response: OffsetCommitResponse };
+  'offset-fetch': { request: OffsetFetchRequest; response: OffsetFetchResponse };
+  'list-groups': { request: ListGroupsRequest; response: ListGroupsResponse };
+  'describe-groups': { request: DescribeGroupsRequest; response: DescribeGroupsResponse };
+  'delete-groups': { request: DeleteGroupsRequest; response: DeleteGroupsResponse };
 }
 export type RequestKind = keyof RequestMap;
-export const REQUEST_KINDS: readonly RequestKind[] = ['fetch', 'produce', 'list-offsets', 'metadata', 'controller', 'init-producer-id', 'describe-quorum'];
+export const REQUEST_KINDS: readonly RequestKind[] = [
+  'fetch',
+  'produce',
+  'list-offsets',
+  'metadata',
+  'controller',
+  'init-producer-id',
+  'describe-quorum',
+  'find-coordinator',
+  'consumer-group-heartbeat',
+  'offset-commit',
+  'offset-fetch',
+  'list-groups',
+  'describe-groups',
+  'delete-groups',
+];
 
 export type RequestBody = { [K in RequestKind]: { readonly type: 'request'; readonly kind: K; readonly request: RequestMap[K]['request'] } }[RequestKind];
 export type ResponseBody = { [K in RequestKind]: { readonly type: 'response'; readonly kind: K; readonly response: RequestMap[K]['response'] } }[RequestKind];
@@ -367,6 +425,8 @@ function requestToProto(body: RequestBody): Record<string, object> {
       return { initProducerId: {} };
     case 'describe-quorum':
       return { describeQuorum: {} };
+    default:
+      return groupRequestToProto(body);
   }
 }
 
@@ -455,6 +515,8 @@ function responseToProto(body: ResponseBody): Record<string, object> {
         },
       };
     }
+    default:
+      return groupResponseToProto(body);
   }
 }
 
@@ -586,7 +648,7 @@ function readRaft(m: any): Message {
 
 // Controller bodies: JSON checked against a shape per kind, so that a handler only ever sees the types
 // rpc.ts promises. A shape lists every allowed field; unknown fields are rejected.
-type FieldSpec = 'string' | 'int' | 'bool' | 'string?' | 'strings' | 'string-record?' | { readonly array: Shape };
+type FieldSpec = 'string' | 'int' | 'bool' | 'bool?' | 'string?' | 'strings' | 'string-record?' | { readonly array: Shape };
 type Shape = Readonly<Record<string, FieldSpec>>;
 
 const ISR_MEMBER: Shape = { brokerId: 'int', brokerEpoch: 'int' };
@@ -594,7 +656,7 @@ const CONTROLLER_SHAPES: Readonly<Record<ControllerKind, Shape>> = {
   'register-broker': { brokerId: 'int', incarnationId: 'string', endpoints: { array: { name: 'string', url: 'string' } }, rack: 'string' },
   'broker-heartbeat': { brokerId: 'int', brokerEpoch: 'int', metadataOffset: 'int', wantShutdown: 'bool' },
   'alter-partition': { brokerId: 'int', brokerEpoch: 'int', topicId: 'string', partition: 'int', leaderEpoch: 'int', partitionEpoch: 'int', newIsr: { array: ISR_MEMBER } },
-  'create-topics': { topics: { array: { name: 'string', numPartitions: 'int', replicationFactor: 'int', configs: 'string-record?' } }, validateOnly: 'bool' },
+  'create-topics': { topics: { array: { name: 'string', numPartitions: 'int', replicationFactor: 'int', configs: 'string-record?' } }, validateOnly: 'bool', internal: 'bool?' },
   'delete-topics': { names: 'strings' },
   'create-partitions': { topics: { array: { name: 'string', count: 'int' } }, validateOnly: 'bool' },
   'describe-configs': { resources: 'strings' },
@@ -622,6 +684,7 @@ function checkShape(value: unknown, shape: Shape, where: string): void {
       spec === 'string' ? typeof v === 'string'
       : spec === 'int' ? Number.isSafeInteger(v)
       : spec === 'bool' ? typeof v === 'boolean'
+      : spec === 'bool?' ? v === undefined || typeof v === 'boolean'
       : spec === 'string?' ? v === undefined || typeof v === 'string'
       : spec === 'strings' ? Array.isArray(v) && v.every((s) => typeof s === 'string')
       : v === undefined || (isPlainObject(v) && Object.values(v).every((s) => typeof s === 'string'));
@@ -699,7 +762,7 @@ function readRequest(p: any, field: string): RequestBody | undefined {
     case 'describeQuorum':
       return { type: 'request', kind: 'describe-quorum', request: {} };
     default:
-      return undefined;
+      return readGroupRequest(p, field);
   }
 }
 
@@ -772,7 +835,7 @@ function readResponse(p: any, field: string): ResponseBody | undefined {
       };
     }
     default:
-      return undefined;
+      return readGroupResponse(p, field);
   }
 }
 

@@ -24,6 +24,10 @@
  *   core (`onFatal`) stops the node the same way; `stopped` resolves either way.
  * - Topic defaults of the config are cluster-wide defaults: an active controller on this node sets
  *   the ones the cluster config lacks (once per process start); an operator's later change wins.
+ * - Brokers run the group coordinator for the `__consumer_offsets` partitions they lead, fed by a
+ *   metadata listener after the replica manager's; its log is the replica manager itself
+ *   (src/groups/broker-coordinator.ts). Every node answers FindCoordinator. Only brokers may create
+ *   internal topics: `internal: true` in a client's CreateTopics is refused (INVALID_REQUEST).
  */
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -34,8 +38,8 @@ import type { Random } from '../util/random.js';
 import type { ControllerChannel } from '../metadata/broker-lifecycle.js';
 import { errorResult } from '../metadata/errors.js';
 import { MetadataNode } from '../metadata/metadata-node.js';
-import type { MetadataImage } from '../metadata/image.js';
-import type { ControllerRequest, ControllerResponse } from '../metadata/rpc.js';
+import type { MetadataDelta, MetadataImage } from '../metadata/image.js';
+import type { ControllerRequest, ControllerResponse, CreateTopicsRequest } from '../metadata/rpc.js';
 import { flushPolicy, maxMessageBytes, retentionBytes, retentionMs, segmentBytes, segmentMs } from '../metadata/topic-config.js';
 import { partitionError } from '../partitions/errors.js';
 import { ReplicaManager } from '../partitions/replica-manager.js';
@@ -43,6 +47,11 @@ import { SegmentLog } from '../partitions/segment-log.js';
 import type { Connection, ConnectionLimits } from '../net/connection.js';
 import type { ControllerAnswer, DescribeQuorumResponse, MetadataResponse, MetadataTopic, QuorumReplica } from '../net/protocol.js';
 import { ProducerIdAllocator } from '../metadata/producer-id-allocator.js';
+import { brokerGroups, type BrokerGroups } from '../groups/broker-coordinator.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
+import { CoordinatorFinder } from '../groups/coordinator-finder.js';
+import { groupConfig, type GroupConfig } from '../groups/config.js';
+import { registerGroupHandlers } from './group-wiring.js';
 import type { PeerStatus, RaftStatus } from '../raft/raft-core.js';
 import { NetServer } from '../net/server.js';
 import type { Message } from '../raft/types.js';
@@ -62,6 +71,8 @@ export interface NodeOverrides {
   readonly controllerTickMs?: number;
   /** Called when a core reports a fatal error (the node then stops itself). */
   readonly onFatal?: (error: unknown) => void;
+  /** Group coordinator settings (offsets topic shape, heartbeat interval, session bounds, ...). */
+  readonly groups?: Partial<GroupConfig>;
 }
 
 export interface RunningNode {
@@ -75,6 +86,8 @@ export interface RunningNode {
   readonly metadata: MetadataNode;
   /** Brokers only. */
   readonly replicas: ReplicaManager | undefined;
+  /** Brokers only: the consumer-group coordinator. */
+  readonly groups: GroupCoordinator | undefined;
   /** Resolves once the node has stopped (through stop() or a fatal error). */
   readonly stopped: Promise<void>;
   /** The committed metadata image this node has applied. */
@@ -236,7 +249,27 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
         onFatal,
       });
     }
+    // ---- Consumer groups: the coordinator on brokers, FindCoordinator everywhere ----
+    const groupsConfig = groupConfig(overrides.groups);
+    const groupsLog = loggers('skein:node:groups');
+    const createTopics = async (request: CreateTopicsRequest): Promise<ControllerResponse<'create-topics'>> => {
+      try {
+        return await channel.request(controllerTarget(), request);
+      } catch (e) {
+        return errorResult('NOT_CONTROLLER', `the controller is unreachable: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    };
+    const image = (): MetadataImage | undefined => node?.metadata.image;
+    const rm = replicas;
+    const groupSide: BrokerGroups | undefined =
+      rm === undefined
+        ? undefined
+        : brokerGroups({ brokerId: id, replicas: rm, image, createTopics, clock, wallClockMs: () => Date.now(), config: groupsConfig, logger: groupsLog, clientEndpoint: CLIENT_ENDPOINT });
+    const groups: GroupCoordinator | undefined = groupSide?.coordinator;
+    const finder = groupSide?.finder ?? new CoordinatorFinder({ image, config: groupsConfig, createTopics, logger: groupsLog, clientEndpoint: CLIENT_ENDPOINT });
     cleanup.push(async () => {
+      // Before the replicas stop: no timer of the coordinator appends to a stopping log.
+      groups?.stop();
       replicas?.stop();
       for (const segmentLog of openLogs.values()) {
         await segmentLog.checkpointHighWatermark().catch(() => {});
@@ -268,6 +301,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       forwardToRaftLeader: (leader, kind) => transport.request(leader, kind, {}),
       producerIds: config.roles.broker ? producerIds : undefined,
     });
+    registerGroupHandlers(server, { coordinator: groups, finder });
 
     // ---- The metadata node ----
     const r = replicas;
@@ -289,7 +323,11 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       broker: { heartbeatIntervalMs: config.heartbeatIntervalMs, controlledShutdownTimeoutMs: config.controlledShutdownTimeoutMs },
       ...(overrides.controllerTickMs !== undefined ? { controllerTickMs: overrides.controllerTickMs } : {}),
       onFatal,
-      listeners: r === undefined ? [] : [{ onDelta: (delta, image) => r.onDelta(delta, image), onReset: (image) => r.onReset(image) }],
+      listeners: [
+        ...(r === undefined ? [] : [{ onDelta: (delta: MetadataDelta, image: MetadataImage) => r.onDelta(delta, image), onReset: (image: MetadataImage) => r.onReset(image) }]),
+        // After the replica manager's: the coordinator's first read waits for the replica to lead.
+        ...(groupSide === undefined ? [] : [groupSide.listener]),
+      ],
     });
     raftStorageOwnedByNode = true; // raft.stop() closes it
     const started = node;
@@ -330,6 +368,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       port: server.port,
       metadata: started,
       replicas,
+      groups,
       stopped,
       image: () => started.metadata.image,
       stop(): Promise<void> {
@@ -400,6 +439,9 @@ function registerHandlers(server: NetServer, deps: HandlerDeps): void {
     }
     if (!CLIENT_CONTROLLER_KINDS.has(request.kind)) {
       return { kind: request.kind, response: errorResult('INVALID_REQUEST', `clients may not send ${request.kind}`) } as ControllerAnswer;
+    }
+    if (request.kind === 'create-topics' && request.internal === true) {
+      return { kind: request.kind, response: errorResult('INVALID_REQUEST', 'only brokers may create internal topics') } as ControllerAnswer;
     }
     const local = node?.controller?.isActive === true;
     const response = local ? await node.handleControllerRequest(request) : await deps.forwardToController(request);
