@@ -426,7 +426,11 @@ function registerHandlers(server: NetServer, deps: HandlerDeps): void {
   const notHere = (topicId: string, partition: number) => partitionError('NOT_LEADER_OR_FOLLOWER', `this node hosts no replica of ${topicId}:${partition}`);
 
   server.onRaft((message, connection) => {
-    if (connection.peer !== undefined) deps.onIncoming(connection.peer.nodeId, connection);
+    // A Raft message speaks for the node that shook hands on this connection, never for another:
+    // a client (node id 0) or a peer cannot inject votes or entries in someone else's name.
+    const peer = connection.peer?.nodeId ?? 0;
+    if (peer <= 0 || message.from !== peer) return;
+    deps.onIncoming(peer, connection);
     deps.node()?.receiveRaft(message);
   });
 

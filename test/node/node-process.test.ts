@@ -367,6 +367,18 @@ describe('node process: a three-node cluster', function () {
         other.close();
       }
       expect(new Set(ids).size).to.equal(ids.length);
+
+      // Raft messages in another node's name are dropped: from a client, and from a peer claiming another id.
+      const termBefore = follower.metadata.raft.status().term;
+      // A heartbeat of a higher term would make the follower adopt that term (Raft §5.1) if accepted.
+      const forged = { type: 'heartbeat' as const, from: follower.id === 2 ? 3 : 2, to: follower.id, term: termBefore + 1000, commitIndex: 0, commitTerm: 0, leaderLastIndex: 0 };
+      c.sendRaft(forged);
+      const impostor = await openConnection({ url: follower.url, clientId: 'impostor', nodeId: 7 });
+      impostor.sendRaft(forged);
+      await c.request('metadata', { topics: [] }); // after the Raft frames on this connection
+      await impostor.request('metadata', { topics: [] });
+      impostor.close();
+      expect(follower.metadata.raft.status().term).to.be.below(termBefore + 1000);
     } finally {
       c.close();
     }
