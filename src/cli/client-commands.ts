@@ -1,20 +1,22 @@
 /**
  * The client commands of `skein` (DESIGN.md §7): cluster info/quorum, topic create/list/describe/
- * delete/produce/consume. Each is a thin shell over the client library (src/client) — the CLI speaks
- * the same protocol as any application.
+ * delete/produce/consume, and the group commands (group-commands.ts). Each is a thin shell over the
+ * client library (src/client) — the CLI speaks the same protocol as any application.
  *
  * Output: human-readable tables by default; `--json` prints one JSON document instead (for scripts).
  * `topic produce` reads one record per stdin line and ends with `produced N records`; it exits 1 with
- * the error when any record could not be acknowledged. `topic consume` prints one value per line.
+ * the error when any record could not be acknowledged. `topic consume` prints one value per line
+ * (with `--group`, as a member of a consumer group, committing what it printed).
  */
 import { createInterface } from 'node:readline';
-import { Skein } from '../client/skein.js';
-import { ConfigResourceType, type Admin } from '../client/admin.js';
-import { flag, intOption, listOption, parse, required, stringOption, UsageError, type OptionSpec, type Parsed } from './args.js';
+import { ConfigResourceType } from '../client/admin.js';
+import { ConsumerEvents } from '../client/consumer-types.js';
+import { flag, intOption, listOption, parse, required, stringOption, UsageError } from './args.js';
+import { BROKERS_OPTION, printJson, skeinOf, withAdmin } from './client-common.js';
 import { table } from './format.js';
+import { GROUP_COMMANDS, GROUP_USAGE, consumeInGroup } from './group-commands.js';
 
-export const DEFAULT_BROKERS = 'ws://127.0.0.1:9092,ws://127.0.0.1:9093,ws://127.0.0.1:9094';
-const BROKERS_OPTION: OptionSpec = { brokers: { type: 'string' } };
+export { DEFAULT_BROKERS } from './client-common.js';
 
 export const CLIENT_USAGE = `  cluster info [--json]             brokers and the controller
   cluster quorum [--json]           the controller quorum: leader, epoch, high watermark, voters and lag
@@ -24,34 +26,10 @@ export const CLIENT_USAGE = `  cluster info [--json]             brokers and the
   topic delete NAME
   topic produce NAME [--acks all|1|0] [--key K] [--partition P]
                                     one record per stdin line; ends with "produced N records"
-  topic consume NAME [--from-beginning] [-n N] [--partition P] [--timeout-ms MS]
-                                    one value per line`;
-
-function brokersOf(parsed: Parsed): string[] {
-  const raw = stringOption(parsed, 'brokers') ?? process.env['SKEIN_BROKERS'] ?? DEFAULT_BROKERS;
-  const brokers = raw.split(',').map((b) => b.trim()).filter((b) => b !== '');
-  for (const b of brokers) if (!/^wss?:\/\/[^/]+/.test(b)) throw new UsageError(`--brokers: '${b}' is not a ws:// or wss:// URL`);
-  if (brokers.length === 0) throw new UsageError('--brokers is empty');
-  return brokers;
-}
-
-function skeinOf(parsed: Parsed): Skein {
-  return new Skein({ brokers: brokersOf(parsed), clientId: 'skein-cli' });
-}
-
-async function withAdmin<T>(parsed: Parsed, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = skeinOf(parsed).admin();
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-function printJson(value: unknown): void {
-  console.log(JSON.stringify(value, null, 2));
-}
+  topic consume NAME [--from-beginning] [-n N] [--partition P | --group G] [--timeout-ms MS]
+                                    one value per line; with --group, in a consumer group
+                                    (commits what it printed)
+${GROUP_USAGE}`;
 
 // ---- cluster ----------------------------------------------------------------------------------------
 
@@ -206,14 +184,28 @@ async function topicProduce(argv: readonly string[]): Promise<number> {
 async function topicConsume(argv: readonly string[]): Promise<number> {
   const parsed = parse(
     argv,
-    { ...BROKERS_OPTION, 'from-beginning': { type: 'boolean' }, n: { type: 'string', short: 'n' }, partition: { type: 'string' }, 'timeout-ms': { type: 'string' }, group: { type: 'string' } },
+    {
+      ...BROKERS_OPTION,
+      'from-beginning': { type: 'boolean' },
+      n: { type: 'string', short: 'n' },
+      partition: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      group: { type: 'string' },
+      'session-timeout-ms': { type: 'string' },
+    },
     1,
   );
   const topic = required(parsed, 0, 'topic NAME');
-  if (stringOption(parsed, 'group') !== undefined) throw new UsageError('--group: consumer groups are not available in this version of skein');
   const limit = intOption(parsed, 'n', 0, 1, Number.MAX_SAFE_INTEGER);
   const partition = intOption(parsed, 'partition', -1, 0, 100_000);
   const timeoutMs = intOption(parsed, 'timeout-ms', 0, 1, 2 ** 31 - 1);
+  const groupId = stringOption(parsed, 'group');
+  const sessionTimeoutMs = intOption(parsed, 'session-timeout-ms', 0, 6_000, 300_000);
+  if (groupId !== undefined) {
+    if (partition >= 0) throw new UsageError('--partition and --group do not go together: the group assigns the partitions');
+    return consumeInGroup(parsed, { topic, groupId, fromBeginning: flag(parsed, 'from-beginning'), limit, timeoutMs, sessionTimeoutMs });
+  }
+  if (sessionTimeoutMs !== 0) throw new UsageError('--session-timeout-ms needs --group');
   const consumer = skeinOf(parsed).consumer();
   await consumer.connect();
   await consumer.assign([{ topic, fromBeginning: flag(parsed, 'from-beginning'), ...(partition >= 0 ? { partitions: [partition] } : {}) }]);
@@ -228,6 +220,12 @@ async function topicConsume(argv: readonly string[]): Promise<number> {
     };
     armTimeout();
     process.once('SIGINT', () => resolve('interrupted'));
+    // run() resolves once started: a later failure arrives as CRASH. Truncation and resets are told.
+    consumer.on(ConsumerEvents.CRASH, ({ payload }) => resolve(`error: ${payload.error.message}`));
+    consumer.on(ConsumerEvents.TRUNCATION, ({ payload }) =>
+      console.error(`partition ${payload.partition}: the log was truncated under offset ${payload.fromOffset}; continuing from ${payload.toOffset}`),
+    );
+    consumer.on(ConsumerEvents.OFFSET_RESET, ({ payload }) => console.error(`partition ${payload.partition}: offset ${payload.fromOffset} out of range, reset to ${payload.policy}`));
     void consumer
       .run({
         eachMessage: async ({ message }) => {
@@ -259,5 +257,12 @@ export const CLIENT_COMMANDS: ReadonlyArray<readonly [string, { readonly run: (a
   ['topic describe', { run: topicDescribe, usage: 'usage: skein topic describe NAME [--json] [--brokers URLS]' }],
   ['topic delete', { run: topicDelete, usage: 'usage: skein topic delete NAME [--brokers URLS]' }],
   ['topic produce', { run: topicProduce, usage: 'usage: skein topic produce NAME [--acks all|1|0] [--key K] [--partition P] [--brokers URLS]' }],
-  ['topic consume', { run: topicConsume, usage: 'usage: skein topic consume NAME [--from-beginning] [-n N] [--partition P] [--timeout-ms MS] [--brokers URLS]' }],
+  [
+    'topic consume',
+    {
+      run: topicConsume,
+      usage: 'usage: skein topic consume NAME [--from-beginning] [-n N] [--partition P | --group G [--session-timeout-ms MS]] [--timeout-ms MS] [--brokers URLS]',
+    },
+  ],
+  ...GROUP_COMMANDS,
 ];

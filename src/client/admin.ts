@@ -1,6 +1,6 @@
 /**
  * The admin client (KafkaJS's `admin()` API over Skein's wire requests): topics, partitions, configs,
- * offsets, the cluster and the controller quorum.
+ * offsets, the cluster, the controller quorum and consumer groups (group-admin.ts).
  *
  * Contract:
  * - Input is checked before anything is sent (InvalidArgumentError): topic names by Kafka's rules,
@@ -16,13 +16,14 @@
  * - Offsets come from each partition's leader (list-offsets); NOT_LEADER_OR_FOLLOWER refetches
  *   metadata and retries.
  */
-import type { Logger } from '../util/log.js';
+import { debugLoggers, type Logger } from '../util/log.js';
 import { validateTopicName } from '../metadata/topic-config.js';
 import type { ConfigSource, ControllerRequest, ControllerResponses } from '../metadata/rpc.js';
 import type { QuorumReplica } from '../net/protocol.js';
 import type { BrokerInfo, Cluster, TopicInfo } from './cluster.js';
 import { InvalidArgumentError, LeaderNotAvailableError, RequestTimedOutError, UnknownTopicError, metadataErrorOf, partitionErrorOf, toSkeinError, type SkeinError } from './errors.js';
 import { backoffMs, resolveRetryOptions, sleep, withRetry, type ResolvedRetryOptions, type RetryOptions } from './retry.js';
+import { GroupAdmin, type GroupDescription, type GroupOverview, type GroupTopicOffsets } from './group-admin.js';
 
 /** Config resource types, with Kafka's numbers (KafkaJS's ConfigResourceTypes). Skein has no per-broker configs: CLUSTER holds the cluster-wide topic defaults. */
 export const ConfigResourceType = { TOPIC: 2, CLUSTER: 4 } as const;
@@ -128,12 +129,23 @@ const LIST_OFFSETS_LATEST = -1;
 
 export class Admin {
   private readonly retry: ResolvedRetryOptions;
+  private readonly groups: GroupAdmin;
 
   constructor(
     readonly cluster: Cluster,
     options: AdminOptions = {},
   ) {
     this.retry = resolveRetryOptions(options.retry);
+    this.groups = new GroupAdmin({
+      cluster,
+      retry: this.retry,
+      log: options.logger ?? debugLoggers('skein:client:admin'),
+      partitionsOf: async (topic) => (await this.topicInfo(topic)).partitions.map((p) => p.partition),
+      offsetsAt: async (topic, timestamp) => {
+        const info = await this.topicInfo(topic);
+        return Promise.all(info.partitions.map(async (p) => ({ partition: p.partition, offset: await this.listOffset(topic, p.partition, timestamp) })));
+      },
+    });
   }
 
   /** Connects to the cluster (first seed broker that answers). */
@@ -160,7 +172,8 @@ export class Admin {
     const waitForLeaders = optionalBoolean(options.waitForLeaders, 'createTopics: waitForLeaders') ?? true;
     const timeoutMs = optionalTimeout(options.timeout, 'createTopics: timeout') ?? 30_000;
 
-    const response = await this.controller({ kind: 'create-topics', topics, validateOnly });
+    const attempts = { count: 0 };
+    const response = await this.controller({ kind: 'create-topics', topics, validateOnly }, attempts);
     let existed = false;
     const created: string[] = [];
     for (const result of response.topics) {
@@ -168,8 +181,11 @@ export class Admin {
         created.push(result.name);
         continue;
       }
-      if (result.error === 'TOPIC_ALREADY_EXISTS') existed = true;
-      else throw metadataErrorOf(result);
+      if (result.error !== 'TOPIC_ALREADY_EXISTS') throw metadataErrorOf(result);
+      // After a retry, "already exists" may be our own earlier attempt, whose answer was lost: that is
+      // a creation as far as the caller can tell (Kafka's admin client does the same).
+      if (attempts.count > 1 && !validateOnly) created.push(result.name);
+      else existed = true;
     }
     for (const name of created) this.cluster.invalidate(name);
     if (!validateOnly && waitForLeaders && created.length > 0) await this.waitForLeaders(created, timeoutMs);
@@ -294,6 +310,41 @@ export class Admin {
     return { resources: out };
   }
 
+  // ---- consumer groups ----------------------------------------------------------------------------
+
+  /** Every consumer group (each broker lists those it coordinates), sorted by id. */
+  listGroups(): Promise<{ groups: GroupOverview[] }> {
+    return this.groups.listGroups();
+  }
+
+  /** State, epochs, assignor and members (with assignment and target) of each group; a missing one is 'dead'. */
+  describeGroups(groupIds: readonly string[]): Promise<{ groups: GroupDescription[] }> {
+    return this.groups.describeGroups(groupIds);
+  }
+
+  /** Committed offsets (-1: none): of every partition of `topics`, or every committed one without. */
+  fetchOffsets(options: { readonly groupId: string; readonly topics?: readonly string[] }): Promise<GroupTopicOffsets[]> {
+    return this.groups.fetchOffsets(options);
+  }
+
+  /** Sets committed offsets of some partitions; only on an empty group (NonEmptyGroupError). */
+  setOffsets(options: { readonly groupId: string; readonly topic: string; readonly partitions: ReadonlyArray<{ readonly partition: number; readonly offset: number | string }> }): Promise<void> {
+    return this.groups.setOffsets(options);
+  }
+
+  /**
+   * Moves every partition of a topic to the log start (`earliest: true`), to the first record at or
+   * after `timestamp` (ms), or to the end (default); only on an empty group. Resolves with the new offsets.
+   */
+  resetOffsets(options: { readonly groupId: string; readonly topic: string; readonly earliest?: boolean; readonly timestamp?: number }): Promise<Array<{ partition: number; offset: number }>> {
+    return this.groups.resetOffsets(options);
+  }
+
+  /** Deletes groups with their offsets; NonEmptyGroupError for one that has members. */
+  deleteGroups(groupIds: readonly string[]): Promise<Array<{ groupId: string }>> {
+    return this.groups.deleteGroups(groupIds);
+  }
+
   // ---- quorum -------------------------------------------------------------------------------------
 
   /** The controller quorum as its Raft leader sees it (any broker forwards the request). */
@@ -312,8 +363,9 @@ export class Admin {
   }
 
   /** One controller request, retried on whole-request retriable errors; per-item errors stay in the answer. */
-  private controller<R extends AdminControllerRequest>(request: R): Promise<ControllerResponses[R['kind']]> {
+  private controller<R extends AdminControllerRequest>(request: R, attempts?: { count: number }): Promise<ControllerResponses[R['kind']]> {
     return this.retrying(async () => {
+      if (attempts !== undefined) attempts.count++;
       const answer = await this.cluster.requestAny('controller', request);
       const response = answer.response as object;
       // A whole-request ErrorResult names no item (alter-configs' per-resource errors carry `resource`).

@@ -1,6 +1,7 @@
 /**
- * The consumer's public shapes (KafkaJS's, DESIGN.md §8): options, the assignment, what `run` takes,
- * the payloads handed to `eachMessage` / `eachBatch`, the `Batch` object, and the events.
+ * The consumer's public shapes (KafkaJS's, DESIGN.md §8): options (with the consumer-group ones), the
+ * assignment and the subscription, the rebalance listener, what `run` takes, the payloads handed to
+ * `eachMessage` / `eachBatch`, the `Batch` object, and the events.
  *
  * Offsets and timestamps are numbers (safe integers), not KafkaJS's decimal strings: Skein offsets fit
  * in 2^53. Keys, values and header values are `Uint8Array` views into the fetched bytes (browser-safe;
@@ -44,6 +45,72 @@ export interface ConsumerOptions {
    */
   readonly retry?: RetryOptions;
   readonly logger?: Logger;
+
+  // ---- Consumer groups (issue 6): with a groupId the consumer subscribes instead of assigning ----
+
+  /** The group to join: partitions are assigned by its coordinator (`subscribe`, then `run`). */
+  readonly groupId?: string;
+  /**
+   * Static membership (KIP-345): a stable id for this instance. Leaving with `disconnect` keeps its
+   * assignment for the session timeout, so a restart within it gets the same partitions back.
+   */
+  readonly groupInstanceId?: string;
+  /** The coordinator drops a member it has not heard from for this long (ms); 6000..300000, default 45000. */
+  readonly sessionTimeoutMs?: number;
+  /**
+   * How long a member may take to release a partition the coordinator takes away (ms; Kafka's
+   * max.poll.interval.ms semantics): one whose callback runs longer is removed. Default 300000.
+   */
+  readonly rebalanceTimeoutMs?: number;
+  /** Until the coordinator says otherwise (its answer wins), ms; default 3000. */
+  readonly heartbeatIntervalMs?: number;
+  /** The server-side assignor to ask for; default the group's current ('uniform' for a new group). */
+  readonly assignor?: 'uniform' | 'range';
+  /** Commit processed positions by interval, by threshold, on revocation and on disconnect; default true. */
+  readonly autoCommit?: boolean;
+  /** Auto-commit every this many ms; default 5000. */
+  readonly autoCommitIntervalMs?: number;
+  /** Also auto-commit once this many messages were processed since the last commit; default off. */
+  readonly autoCommitThreshold?: number;
+  /** Called around reconciliation (see RebalanceListener). */
+  readonly rebalanceListener?: RebalanceListener;
+}
+
+/** `subscribe`'s argument: the topics to consume in the group. */
+export interface SubscribeOptions {
+  readonly topics?: readonly string[];
+  /** One topic (KafkaJS's older form). */
+  readonly topic?: string;
+  /**
+   * Where a partition with no committed offset starts: the log start when true, else the end (only
+   * records produced from now on; Kafka's auto.offset.reset=latest).
+   */
+  readonly fromBeginning?: boolean;
+}
+
+/**
+ * Callbacks around the group's reconciliation (Kafka's ConsumerRebalanceListener). Each may be
+ * async; the member waits for it. One that throws stops the run (CRASH), as a throwing eachMessage.
+ */
+export interface RebalanceListener {
+  /** After the partitions were taken on (their start positions are known), before their first fetch answer is handed over. */
+  readonly onPartitionsAssigned?: (partitions: TopicPartitionList[]) => void | Promise<void>;
+  /**
+   * Before the partitions are released: fetching stopped and their running callback finished; with
+   * autoCommit their positions are committed right after this returns (without it, commit here).
+   */
+  readonly onPartitionsRevoked?: (partitions: TopicPartitionList[]) => void | Promise<void>;
+  /** The partitions were lost (the member was fenced or its session expired): they may already be someone else's; nothing was committed. */
+  readonly onPartitionsLost?: (partitions: TopicPartitionList[]) => void | Promise<void>;
+}
+
+/** One `commitOffsets` entry: `offset` is the next offset to read (Kafka's convention). */
+export interface TopicPartitionOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number | string;
+  /** Stored with the offset; default ''. */
+  readonly metadata?: string;
 }
 
 /** One `assign` entry. Without `partitions`, every partition the topic has now. */
@@ -72,7 +139,7 @@ export interface EachMessagePayload {
   readonly topic: string;
   readonly partition: number;
   readonly message: ConsumedMessage;
-  /** Kept for KafkaJS compatibility; a no-op until consumer groups exist. */
+  /** Kept for KafkaJS compatibility: heartbeats run in the background, so this does nothing. */
   heartbeat(): Promise<void>;
   /** Pauses this partition (after this message); returns a function that resumes it. */
   pause(): () => void;
@@ -101,7 +168,7 @@ export interface EachBatchPayload {
   readonly batch: Batch;
   /** Marks every message up to `offset` as consumed: the position moves to offset + 1. */
   resolveOffset(offset: number): void;
-  /** Kept for KafkaJS compatibility; a no-op until consumer groups exist. */
+  /** Kept for KafkaJS compatibility: heartbeats run in the background, so this does nothing. */
   heartbeat(): Promise<void>;
   /** False once the run stopped (stop, disconnect or crash). */
   isRunning(): boolean;
@@ -135,6 +202,14 @@ export const ConsumerEvents = {
   TRUNCATION: 'consumer.truncation',
   /** The position was out of range and was reset by the autoOffsetReset policy. */
   OFFSET_RESET: 'consumer.offset_reset',
+  /** Groups: the member's assignment is reconciled (after joining and after every change). */
+  GROUP_JOIN: 'consumer.group_join',
+  /** Groups: the coordinator changed the member's assignment; reconciliation starts. */
+  REBALANCING: 'consumer.rebalancing',
+  /** Groups: a heartbeat was answered. */
+  HEARTBEAT: 'consumer.heartbeat',
+  /** Groups: offsets were committed. */
+  COMMIT_OFFSETS: 'consumer.commit_offsets',
 } as const;
 export type ConsumerEventName = (typeof ConsumerEvents)[keyof typeof ConsumerEvents];
 
@@ -168,6 +243,27 @@ export interface OffsetResetPayload {
   readonly error: SkeinError;
 }
 
+export interface GroupJoinPayload {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly memberEpoch: number;
+  /** What the member owns now. */
+  readonly memberAssignment: TopicPartitionList[];
+}
+
+export interface GroupMemberPayload {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly memberEpoch: number;
+}
+
+export interface CommitOffsetsPayload {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly memberEpoch: number;
+  readonly topics: ReadonlyArray<{ readonly topic: string; readonly partitions: ReadonlyArray<{ readonly partition: number; readonly offset: number }> }>;
+}
+
 export interface ConsumerEventPayloads {
   'consumer.connect': Record<string, never>;
   'consumer.disconnect': Record<string, never>;
@@ -175,6 +271,10 @@ export interface ConsumerEventPayloads {
   'consumer.crash': CrashPayload;
   'consumer.truncation': TruncationPayload;
   'consumer.offset_reset': OffsetResetPayload;
+  'consumer.group_join': GroupJoinPayload;
+  'consumer.rebalancing': GroupMemberPayload;
+  'consumer.heartbeat': GroupMemberPayload;
+  'consumer.commit_offsets': CommitOffsetsPayload;
 }
 
 export interface ConsumerEvent<E extends ConsumerEventName> {

@@ -1,8 +1,10 @@
 /**
- * The consumer (KafkaJS-shaped, DESIGN.md §8) with manual assignment: `assign` partitions, choose
- * where each starts (the log start, the end, a timestamp, or `seek`), then `run({ eachMessage })` or
- * `run({ eachBatch })`. Consumer groups (`groupId`, `subscribe`, committed offsets) come later: they
- * will decide the assignment and the start positions; everything below the assignment stays as is.
+ * The consumer (KafkaJS-shaped, DESIGN.md §8), in one of two modes:
+ * - manual assignment: `assign` partitions, choose where each starts (the log start, the end, a
+ *   timestamp, or `seek`), then `run({ eachMessage })` or `run({ eachBatch })`;
+ * - a consumer group (`groupId`): `subscribe`, then `run`: the group's coordinator decides the
+ *   assignment and committed offsets the start positions (group-session.ts: membership, reconciliation
+ *   and commits, at-least-once). Everything below the assignment is the same in both modes.
  *
  * How it fetches: one loop per assigned partition, each with at most one fetch in flight — a long poll
  * (`maxWaitTimeInMs`, `minBytes`) to the partition's leader — and at most one fetch answer held, so
@@ -34,7 +36,10 @@
  *
  * Stopping: `stop()` (and `disconnect()`) resolve once no callback will start any more; they do not
  * wait for a callback already running, so they may be awaited from inside eachMessage. Such a
- * callback still counts once it resolves; `run()` again waits for it before fetching.
+ * callback still counts once it resolves; `run()` again waits for it before fetching. In a group,
+ * `stop()` (and a crash) also commit the positions (autoCommit) and leave the group, and `disconnect()`
+ * first waits for running callbacks so what they processed is committed — so in a group, do not await
+ * `disconnect()` inside eachMessage (`stop()` is fine).
  *
  * Browser-safe: no Node-only APIs.
  */
@@ -66,13 +71,19 @@ import {
   type ConsumerOptions,
   type ConsumerRunConfig,
   type TopicAssignment,
+  type SubscribeOptions,
   type TopicPartitionList,
+  type TopicPartitionOffset,
   type TopicPartitions,
 } from './consumer-types.js';
 import { backoffMs, resolveRetryOptions, type ResolvedRetryOptions } from './retry.js';
+import { GroupCoordinator } from './group-coordinator.js';
+import { resolveGroupOptions, type GroupOptions } from './group-options.js';
+import { partitionKey } from './group-partitions.js';
+import { GroupSession, type ConsumerEngine } from './group-session.js';
 
 /** What the consumer uses of a Cluster (a test can hand it a fake). */
-export type ConsumerCluster = Pick<Cluster, 'connect' | 'topic' | 'invalidate' | 'request' | 'close' | 'clock' | 'random' | 'requestTimeoutMs'>;
+export type ConsumerCluster = Pick<Cluster, 'connect' | 'topic' | 'invalidate' | 'request' | 'requestAny' | 'close' | 'clock' | 'random' | 'requestTimeoutMs' | 'clientId'>;
 
 export const DEFAULT_MAX_WAIT_TIME_MS = 500;
 export const DEFAULT_MIN_BYTES = 1;
@@ -117,9 +128,8 @@ interface ResolvedOptions {
   readonly retry: ResolvedRetryOptions;
 }
 
-function stateKey(topic: string, partition: number): string {
-  return `${partition}:${topic}`;
-}
+/** The same key as the group code's (group-partitions.ts). */
+const stateKey = partitionKey;
 
 function asError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
@@ -139,16 +149,29 @@ export class Consumer {
   private readonly listeners = new Map<ConsumerEventName, Set<ConsumerEventListener<ConsumerEventName>>>();
   private eventId = 0;
   private connected = false;
+  /** Callbacks still running, by partition key (a partition is released only once its own settled). */
+  private readonly runningByKey = new Map<string, Set<Promise<void>>>();
+  // ---- Group mode (undefined / empty with manual assignment) ----
+  private readonly groupOptions: GroupOptions | undefined;
+  /** Subscribed topics, each with fromBeginning. */
+  private readonly subscription = new Map<string, boolean>();
+  /** Random, stable for this consumer's life (the contract: the client picks it). */
+  private readonly memberId: string;
+  private coordinator: GroupCoordinator | undefined;
+  private session: GroupSession | undefined;
+  /** The last session's close (stop, crash): a new run waits for it. */
+  private sessionClosed: Promise<void> = Promise.resolve();
+  /** Partitions being revoked: paused by the group, which the application must not resume. */
+  private readonly revoking = new Set<PartitionFetchState>();
 
   constructor(
     private readonly cluster: ConsumerCluster,
     options: ConsumerOptions = {},
   ) {
-    if ((options as { groupId?: unknown }).groupId !== undefined) {
-      throw new InvalidArgumentError('consumer groups (groupId, subscribe) are not supported yet: use assign()');
-    }
     this.options = resolveOptions(options);
+    this.groupOptions = resolveGroupOptions(options);
     this.log = options.logger ?? debugLoggers('skein:client:consumer');
+    this.memberId = randomMemberId(cluster.random);
   }
 
   // ---- Lifecycle ----------------------------------------------------------------------------------
@@ -160,8 +183,14 @@ export class Consumer {
     this.emit(ConsumerEvents.CONNECT, {});
   }
 
-  /** Stops the run (if any) and closes every connection. */
+  /**
+   * Stops the run (if any) and closes every connection. In a group: waits for running callbacks,
+   * commits the positions (autoCommit) and leaves the group first.
+   */
   async disconnect(): Promise<void> {
+    const run = this.current;
+    if (run !== undefined && this.halt(run)) this.emit(ConsumerEvents.STOP, {});
+    this.endSession(true);
     await this.stop();
     const wasConnected = this.connected;
     this.connected = false;
@@ -183,9 +212,12 @@ export class Consumer {
     const concurrency = config.partitionsConsumedConcurrently ?? 1;
     if (!(Number.isSafeInteger(concurrency) && concurrency >= 1)) throw new InvalidArgumentError(`partitionsConsumedConcurrently must be a positive integer, got ${concurrency}`);
     if (this.isRunning()) throw new InvalidArgumentError('the consumer is already running');
+    if (this.groupOptions !== undefined && this.subscription.size === 0) throw new InvalidArgumentError('subscribe({ topics }) before run() in a consumer group');
     // A callback of an earlier run may still be settling (stop() does not wait for it): its position
     // must be final before this run fetches, or its partition would be handed over twice at once.
     await Promise.allSettled([...this.callbacks]);
+    // An earlier group session (stopped or crashed) must have left before this one joins.
+    await this.sessionClosed;
     if (this.isRunning()) throw new InvalidArgumentError('the consumer is already running');
     const run: RunState = {
       eachMessage,
@@ -198,6 +230,7 @@ export class Consumer {
     };
     this.current = run;
     for (const state of this.states.values()) this.startLoop(run, state);
+    if (this.groupOptions !== undefined) this.startSession(this.groupOptions);
   }
 
   /** Stops the run: no callback starts after this resolves (one already running may finish later). */
@@ -205,7 +238,9 @@ export class Consumer {
     const run = this.current;
     if (run === undefined) return;
     if (this.halt(run)) this.emit(ConsumerEvents.STOP, {});
+    this.endSession(false);
     await Promise.all([...run.loops]);
+    await this.sessionClosed;
   }
 
   /** Whether a run is going on (started, not stopped or crashed). */
@@ -223,6 +258,7 @@ export class Consumer {
    */
   async assign(assignments: readonly TopicAssignment[]): Promise<void> {
     this.checkConnected();
+    if (this.groupOptions !== undefined) throw new InvalidArgumentError('a consumer in a group gets its partitions from the group: use subscribe()');
     if (!Array.isArray(assignments)) throw new InvalidArgumentError('assign() takes an array of { topic, partitions? }');
     const wanted = new Map<string, { topic: string; partition: number; start: StartPosition; resetPolicy: OffsetResetPolicy }>();
     for (const a of assignments) {
@@ -297,12 +333,138 @@ export class Consumer {
   }
 
   resume(topics: readonly TopicPartitions[]): void {
-    for (const state of this.select(topics)) state.setPaused(false);
+    for (const state of this.select(topics)) if (!this.revoking.has(state)) state.setPaused(false);
   }
 
   /** The paused partitions, by topic. */
   paused(): TopicPartitionList[] {
     return this.group([...this.states.values()].filter((s) => s.paused));
+  }
+
+  // ---- Consumer groups ----------------------------------------------------------------------------
+
+  /**
+   * Adds topics to the group subscription (KafkaJS's subscribe; call it before `run`, as often as
+   * needed). `fromBeginning` decides where a partition with no committed offset starts: the log start,
+   * else the end. A topic that does not exist yet is simply not assigned until it does. Throws
+   * InvalidArgumentError without a groupId, while running, or on bad input.
+   */
+  async subscribe(options: SubscribeOptions): Promise<void> {
+    if (this.groupOptions === undefined) throw new InvalidArgumentError('subscribe() needs a groupId: without one, use assign()');
+    if (this.isRunning()) throw new InvalidArgumentError('subscribe() before run(): the consumer is running');
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('subscribe() takes { topics, fromBeginning? }');
+    const topics = options.topics ?? (options.topic === undefined ? undefined : [options.topic]);
+    if (!Array.isArray(topics) || topics.length === 0) throw new InvalidArgumentError('subscribe() needs topics: a non-empty array of topic names');
+    for (const t of topics) {
+      if ((t as unknown) instanceof RegExp) throw new InvalidArgumentError('topic patterns are not supported: name the topics');
+      checkTopic(t);
+    }
+    if (options.fromBeginning !== undefined && typeof options.fromBeginning !== 'boolean') throw new InvalidArgumentError('fromBeginning must be a boolean');
+    for (const t of topics) this.subscription.set(t, options.fromBeginning === true);
+  }
+
+  /**
+   * Commits offsets for the group (`offset` = the next offset to read, Kafka's convention), with this
+   * member's epoch, for partitions this consumer holds. Rejects with InvalidArgumentError outside a
+   * running group member or for a partition it does not hold, FencedMemberError when the coordinator
+   * no longer knows this member (its partitions are dropped and it rejoins), or the commit's error.
+   */
+  async commitOffsets(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.groupOptions === undefined) throw new InvalidArgumentError('commitOffsets() needs a groupId');
+    const session = this.session;
+    if (session === undefined) throw new InvalidArgumentError('commitOffsets() needs a running group member: call run() first');
+    if (!Array.isArray(offsets)) throw new InvalidArgumentError('commitOffsets() takes an array of { topic, partition, offset }');
+    const entries = offsets.map((o) => {
+      const state = this.assigned(o?.topic, o?.partition);
+      const offset = typeof o.offset === 'string' && /^\d+$/.test(o.offset) ? Number(o.offset) : o.offset;
+      if (!(typeof offset === 'number' && Number.isSafeInteger(offset) && offset >= 0)) throw new InvalidArgumentError(`offset must be a non-negative integer, got ${String(o.offset)}`);
+      if (o.metadata !== undefined && typeof o.metadata !== 'string') throw new InvalidArgumentError('metadata must be a string');
+      // The epoch of the record before the offset is known only when committing the position itself.
+      const leaderEpoch = offset === state.position ? state.lastFetchedEpoch : -1;
+      return { topic: state.topic, partition: state.partition, offset, leaderEpoch, ...(o.metadata !== undefined && { metadata: o.metadata }) };
+    });
+    if (entries.length === 0) return;
+    await session.commitOffsets(entries);
+  }
+
+  private startSession(group: GroupOptions): void {
+    this.coordinator ??= new GroupCoordinator(this.cluster, group.groupId, this.options.retry, this.log);
+    const session = new GroupSession(
+      { ...group, memberId: this.memberId, clientId: this.cluster.clientId, subscription: new Map(this.subscription), retry: this.options.retry },
+      { cluster: this.cluster, coordinator: this.coordinator, engine: this.engine(), log: this.log },
+    );
+    this.session = session;
+    session.start();
+  }
+
+  /** Ends the group session (commit, leave) in the background; `waitForCallbacks` first lets running callbacks finish. */
+  private endSession(waitForCallbacks: boolean): void {
+    const session = this.session;
+    if (session === undefined) return;
+    this.session = undefined;
+    const settled = waitForCallbacks ? Promise.allSettled([...this.callbacks]) : Promise.resolve();
+    this.sessionClosed = settled.then(() => session.close()).catch((e: unknown) => this.log('closing the group session: %s', asError(e).message));
+  }
+
+  /** The fetch engine as the group session sees it (group-session.ts). */
+  private engine(): ConsumerEngine {
+    return {
+      heldKeys: () => [...this.states.keys()],
+      addPartition: (tp, committed, fromBeginning) => this.addGroupPartition(tp.topic, tp.partition, committed, fromBeginning),
+      startPartitions: (keys) => {
+        const run = this.current;
+        if (run === undefined || run.stopped) return;
+        for (const key of keys) {
+          const state = this.states.get(key);
+          if (state !== undefined) this.startLoop(run, state);
+        }
+      },
+      quiesce: (keys) => {
+        for (const key of keys) {
+          const state = this.states.get(key);
+          if (state === undefined) continue;
+          this.revoking.add(state);
+          state.setPaused(true);
+        }
+      },
+      settled: async (keys) => {
+        await Promise.allSettled(keys.flatMap((key) => [...(this.runningByKey.get(key) ?? [])]));
+      },
+      position: (key) => {
+        const state = this.states.get(key);
+        return state?.position === undefined ? undefined : { offset: state.position, leaderEpoch: state.lastFetchedEpoch };
+      },
+      remove: (keys) => {
+        for (const key of keys) {
+          const state = this.states.get(key);
+          if (state === undefined) continue;
+          state.unassign();
+          this.states.delete(key);
+          this.revoking.delete(state);
+        }
+      },
+      emit: (type, payload) => this.emit(type, payload),
+      crash: (error) => {
+        const run = this.current;
+        if (run !== undefined && !run.stopped) this.crash(run, error);
+        else this.log('group: %s (the run had stopped)', error.message);
+      },
+    };
+  }
+
+  /** A partition the group gave this member: at its committed offset, else the subscription's start. Not fetched until started. */
+  private addGroupPartition(topic: string, partition: number, committed: { readonly offset: number; readonly leaderEpoch: number } | undefined, fromBeginning: boolean): void {
+    const key = stateKey(topic, partition);
+    if (this.states.has(key)) return;
+    const start: StartPosition = fromBeginning ? { kind: 'earliest' } : { kind: 'latest' };
+    const resetPolicy = this.options.autoOffsetReset ?? (fromBeginning ? 'earliest' : 'latest');
+    const state = new PartitionFetchState(topic, partition, start, resetPolicy, this.options.maxBytes);
+    if (committed !== undefined) {
+      state.seek(committed.offset);
+      // KIP-320 from the commit on: a log truncated below the committed offset is detected.
+      state.lastFetchedEpoch = committed.leaderEpoch >= 0 ? committed.leaderEpoch : -1;
+    }
+    this.states.set(key, state);
   }
 
   // ---- Events -------------------------------------------------------------------------------------
@@ -542,7 +704,10 @@ export class Consumer {
     for (const batch of batches) {
       for (const message of batch.messages) {
         if (!this.live(run, state, generation)) return;
-        await this.callback(run, state, generation, () => eachMessage({ topic, partition, message, heartbeat, pause }), () => state.consumed(message.offset, batch.leaderEpoch));
+        await this.callback(run, state, generation, () => eachMessage({ topic, partition, message, heartbeat, pause }), () => {
+          state.consumed(message.offset, batch.leaderEpoch);
+          this.session?.processed(1);
+        });
       }
       if (!this.live(run, state, generation)) return;
       state.stepPast(batch.lastOffset, batch.leaderEpoch);
@@ -583,6 +748,7 @@ export class Consumer {
         }),
       () => {
         if (run.autoResolve) for (const b of batches) state.stepPast(b.lastOffset, b.leaderEpoch);
+        this.session?.processed(batch.messages.length);
       },
     );
   }
@@ -608,8 +774,18 @@ export class Consumer {
       },
     );
     this.callbacks.add(tracked);
+    const key = stateKey(state.topic, state.partition);
+    let running = this.runningByKey.get(key);
+    if (running === undefined) {
+      running = new Set();
+      this.runningByKey.set(key, running);
+    }
+    running.add(tracked);
     const untrack = (): void => {
       this.callbacks.delete(tracked);
+      const set = this.runningByKey.get(key);
+      set?.delete(tracked);
+      if (set?.size === 0) this.runningByKey.delete(key);
     };
     void tracked.then(untrack, (e: unknown) => {
       untrack();
@@ -620,7 +796,9 @@ export class Consumer {
 
   private pauseOne(state: PartitionFetchState): () => void {
     state.setPaused(true);
-    return () => state.setPaused(false);
+    return () => {
+      if (!this.revoking.has(state)) state.setPaused(false);
+    };
   }
 
   // ---- Waiting ------------------------------------------------------------------------------------
@@ -692,6 +870,7 @@ export class Consumer {
     this.log('%s: the run crashed: %s', state?.label ?? 'consumer', error.message);
     this.emit(ConsumerEvents.CRASH, { error, ...(state === undefined ? {} : { topic: state.topic, partition: state.partition }), restart: false });
     this.emit(ConsumerEvents.STOP, {});
+    this.endSession(false);
   }
 
   // ---- Helpers ------------------------------------------------------------------------------------
@@ -731,6 +910,14 @@ export class Consumer {
     }
     return [...byTopic].map(([topic, partitions]) => ({ topic, partitions: partitions.sort((a, b) => a - b) }));
   }
+}
+
+/** A member id: 22 random base-36 characters (the contract has the client pick it). */
+function randomMemberId(random: ConsumerCluster['random']): string {
+  const digits = '0123456789abcdefghijklmnopqrstuvwxyz';
+  let id = '';
+  for (let i = 0; i < 22; i++) id += digits[random.int(digits.length)];
+  return id;
 }
 
 function checkTopic(topic: unknown): asserts topic is string {

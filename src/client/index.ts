@@ -18,6 +18,12 @@ export { StickyPartitioner, keyPartition, murmur2, toPositive } from './partitio
 
 export { Consumer } from './consumer.js';
 export * from './consumer-types.js';
+export {
+  DEFAULT_AUTO_COMMIT_INTERVAL_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_REBALANCE_TIMEOUT_MS,
+  DEFAULT_SESSION_TIMEOUT_MS,
+} from './group-options.js';
 
 export { Admin, ConfigResourceType } from './admin.js';
 export type {
@@ -34,8 +40,22 @@ export type {
   QuorumDescription,
   TopicMetadata,
 } from './admin.js';
+export type { GroupDescription, GroupMemberDescription, GroupOverview, GroupPartitionOffset, GroupState, GroupTopicOffsets } from './group-admin.js';
 
 export { DEFAULT_RETRY, backoffMs } from './retry.js';
 export type { RetryOptions } from './retry.js';
 
 export * from './errors.js';
+export {
+  CoordinatorLoadInProgressError,
+  CoordinatorNotAvailableError,
+  FencedMemberError,
+  GroupErrorCodes,
+  GroupIdNotFoundError,
+  InvalidGroupIdError,
+  NonEmptyGroupError,
+  NotCoordinatorError,
+  OffsetMetadataTooLargeError,
+  StaleMemberEpochError,
+  UnreleasedInstanceIdError,
+} from './group-errors.js';
