@@ -1,11 +1,12 @@
 /**
- * `npm run sim -- --seeds N [--start S] [--kind raft|metadata|data|compaction|mixed]` runs N seeds;
+ * `npm run sim -- --seeds N [--start S] [--kind raft|metadata|data|compaction|groups|mixed]` runs N seeds;
  * `npm run sim -- --seed S` replays one seed and prints its trace. The last line is always
  * `sim: <N> seeds, <V> violations`; the exit code is 1 when V > 0. Each failing seed prints how to
  * replay it.
  *
  * Kinds (sim/seeds.ts): `raft` runs the quorum alone; `metadata` runs controllers and brokers;
- * `data` adds partition replicas, producers and consumers; `mixed` (the default) picks by seed % 3.
+ * `data` adds partition replicas, producers and consumers; `groups` adds consumer groups (members
+ * that crash and pause, the coordinator crashed on purpose); `mixed` (the default) picks by seed % 3.
  */
 import { execSync } from 'node:child_process';
 import type { SeedResult } from './run-seed.js';
@@ -44,7 +45,7 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 function usage(problem: string): never {
-  console.error(`sim: ${problem}\nusage: npm run sim -- [--seeds N] [--start S] [--kind raft|metadata|data|compaction|mixed] [--quiet] | --seed S [--kind K]`);
+  console.error(`sim: ${problem}\nusage: npm run sim -- [--seeds N] [--start S] [--kind raft|metadata|data|compaction|groups|mixed] [--quiet] | --seed S [--kind K]`);
   process.exit(2);
 }
 

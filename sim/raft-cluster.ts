@@ -309,10 +309,12 @@ export class RaftCluster {
     for (const msg of held) m.process?.receive(msg);
   }
 
-  /** Restarts every stopped machine, resumes paused ones, heals the network and disks. */
+  /** Restarts every stopped machine, resumes paused ones, heals the network (links and profile) and disks. */
   healAll(): void {
     this.trace.event('heal all');
     this.network.heal();
+    // A lossy-network fault is undone by a timer that may not have fired before the faults stopped.
+    this.network.setProfile(DEFAULT_PROFILE);
     for (const m of this.machinesList) {
       m.disk.full = false;
       m.clock.rate = 1;
