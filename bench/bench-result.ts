@@ -20,6 +20,8 @@ export interface BenchContext {
   readonly progress: ProgressLine;
   /** Benchmark-specific options from the command line (`--transport relay`), as given. */
   readonly options: ReadonlyMap<string, string>;
+  /** `--quick`: shorter runs and less data (the cluster benchmark finishes within 3 minutes). */
+  readonly quick: boolean;
 }
 
 export type Bench = (context: BenchContext) => Promise<BenchResult>;

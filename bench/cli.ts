@@ -1,40 +1,50 @@
 /**
- * `npm run bench [-- NAME...] [--json] [--transport mesh|relay]`: runs the named benchmarks (all when
- * none is named: `raft`, `record-batch`, `log`). Without --json it prints a table on stdout; with --json
- * exactly one JSON object on stdout, the figures of every benchmark run. Progress goes to stderr.
+ * `npm run bench [-- NAME...] [--quick] [--json] [--repeat N] [--peers DIR] [--transport mesh|relay]`:
+ * runs the named benchmarks — by default `cluster`, the suite of issue 7 (a 3-node cluster of real
+ * processes: produce, consume, latency, failover, restart recovery, the controller quorum, and this
+ * machine's ceilings); also `raft`, `record-batch`, `log` (components alone) and `profile` (one produce
+ * run under --cpu-prof, summarised). Without --json it prints a table on stdout; with --json exactly one
+ * JSON object on stdout, the figures of every benchmark run. Progress goes to stderr.
  * Exit code 2 on bad arguments, 1 when a benchmark fails.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { formatCount, type Bench, type BenchResult } from './bench-result.js';
+import { clusterBench } from './cluster.js';
 import { ProgressLine } from './progress.js';
 import { logBench } from './log.js';
+import { profileBench } from './profile.js';
 import { raftBench } from './raft.js';
 import { benchRecordBatch } from './record-batch.js';
 
 const BENCHES: ReadonlyMap<string, Bench> = new Map([
+  ['cluster', clusterBench],
   ['raft', raftBench],
   ['record-batch', benchRecordBatch],
   ['log', logBench],
+  ['profile', profileBench],
 ]);
+const DEFAULT_BENCHES = ['cluster'];
 /** Options that take a value, passed to every benchmark. */
-const VALUE_OPTIONS = new Set(['transport']);
+const VALUE_OPTIONS = new Set(['transport', 'repeat', 'peers', 'dir', 'seconds']);
 
 interface Args {
   readonly names: string[];
   json: boolean;
+  quick: boolean;
   readonly options: Map<string, string>;
 }
 
 function usage(problem: string): never {
-  console.error(`bench: ${problem}\nusage: npm run bench -- [${[...BENCHES.keys()].join('|')}]... [--json] [--transport mesh|relay]`);
+  console.error(`bench: ${problem}\nusage: npm run bench -- [${[...BENCHES.keys()].join('|')}]... [--quick] [--json] [--repeat N] [--peers DIR] [--transport mesh|relay]`);
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { names: [], json: false, options: new Map() };
+  const args: Args = { names: [], json: false, quick: false, options: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--json') args.json = true;
+    else if (arg === '--quick') args.quick = true;
     else if (arg.startsWith('--') && VALUE_OPTIONS.has(arg.slice(2))) {
       const value = argv[++i];
       if (value === undefined) usage(`${arg} needs a value`);
@@ -43,7 +53,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (!args.names.includes(arg)) args.names.push(arg);
     } else usage(`unknown argument ${arg}`);
   }
-  if (args.names.length === 0) args.names.push(...BENCHES.keys());
+  if (args.names.length === 0) args.names.push(...DEFAULT_BENCHES);
   return args;
 }
 
@@ -67,7 +77,7 @@ async function main(): Promise<void> {
   for (const name of args.names) {
     const bench = BENCHES.get(name) as Bench;
     try {
-      results.push([name, await bench({ progress, options: args.options })]);
+      results.push([name, await bench({ progress, options: args.options, quick: args.quick })]);
     } catch (error) {
       progress.clear();
       console.error(`bench ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

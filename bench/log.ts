@@ -42,18 +42,18 @@ export interface BenchLogOptions {
   readonly inFlight?: number;
 }
 
-interface Phase {
+export interface Phase {
   readonly bytes: number;
   readonly seconds: number;
   readonly syncs: number;
 }
 
-function mbPerS(phase: Phase): number {
+export function mbPerS(phase: Phase): number {
   return phase.bytes / MB / phase.seconds;
 }
 
 /** A 16 KiB record batch (one record), as a producer would send it. */
-function makeBatch(): Uint8Array {
+export function makeBatch(): Uint8Array {
   const probe = encodeRecordBatch([{ key: null, value: new Uint8Array(0), timestamp: 0 }], {});
   const value = new Uint8Array(BATCH_BYTES - probe.length - 4).fill(0x61);
   let batch = encodeRecordBatch([{ key: null, value, timestamp: Date.now() }], {});
@@ -101,7 +101,7 @@ async function logPhase(log: SegmentLog, batch: Uint8Array, inFlight: number, ph
 }
 
 /** Plain node:fs: `group` x 16 KiB positional writes, then one fdatasync, repeated. */
-async function rawPhase(path: string, batch: Uint8Array, group: number, phaseMs: number, bytesMax: number): Promise<Phase> {
+export async function rawPhase(path: string, batch: Uint8Array, group: number, phaseMs: number, bytesMax: number): Promise<Phase> {
   const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o644);
   try {
     const startMs = performance.now();
@@ -122,7 +122,7 @@ async function rawPhase(path: string, batch: Uint8Array, group: number, phaseMs:
 }
 
 /** Plain node:fs: sequential 16 KiB writes of `bytes`, one fdatasync at the end. */
-async function sequentialCeiling(path: string, batch: Uint8Array, bytes: number): Promise<Phase> {
+export async function sequentialCeiling(path: string, batch: Uint8Array, bytes: number): Promise<Phase> {
   const handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o644);
   try {
     const startMs = performance.now();

@@ -30,7 +30,7 @@ const PAYLOAD_BYTES = 100;
 const WARMUP_MS = 1_000;
 const SEQUENTIAL_MS = 3_000;
 const PIPELINED_MS = 5_000;
-const PIPELINED_INFLIGHT = 200;
+export const PIPELINED_INFLIGHT = 200;
 const LEADER_WAIT_MS_MAX = 15_000;
 const REPLY_WAIT_MS_MAX = 30_000;
 const SIM_SEEDS = 10;
@@ -190,11 +190,12 @@ async function runPhase(cluster: BenchCluster, leader: NodeId, phase: Phase, con
   return reply.result;
 }
 
-function ratePerS(r: LoadResult): number {
+export function ratePerS(r: LoadResult): number {
   return (r.committed * 1000) / r.elapsedMs;
 }
 
-async function measureCommits(context: BenchContext, mode: TransportMode): Promise<{ sequential: LoadResult; pipelined: LoadResult }> {
+/** Commits/s of three RaftNodes in worker threads on LevelDB (1 and PIPELINED_INFLIGHT in flight). */
+export async function measureCommits(context: BenchContext, mode: TransportMode): Promise<{ sequential: LoadResult; pipelined: LoadResult }> {
   context.progress.update(`raft: starting 3 nodes (${mode} transport)`, true);
   const cluster = await BenchCluster.start(mode);
   try {

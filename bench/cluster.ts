@@ -1,0 +1,455 @@
+/**
+ * `npm run bench` (the default benchmark, issue 7): a 3-node cluster of real processes in a temporary
+ * directory (bench/local-cluster.ts), driven by load worker processes (bench/load-worker.ts) through
+ * the client library, next to this machine's ceilings (bench/ceilings.ts). Every topic: 6 partitions,
+ * replication factor 3, min.insync.replicas=2, flush=always.
+ *
+ * Runs, in order (durations: full / --quick):
+ * 1. ceilings: loopback WebSocket between two processes, sequential disk write with fdatasync;
+ * 2. produce, closed loop, one producer process, many send calls in flight: 100 B and 1 KiB values,
+ *    acks=all (idempotent) and acks=1; `repeat` rounds, interleaved, medians reported;
+ * 3. consume: one consumer process reads the 100 B acks=all topic from the beginning (`repeat` times);
+ * 4. latency: open loop at 50,000 records/s, acks=all; produce-to-ack in the producer process,
+ *    produce-to-consume in a consumer process, both from each record's due time;
+ * 5. fill: the topics so far are deleted, then acks=1 1 KiB records until a node holds `recoveryBytes`
+ *    of partition data (1 GiB / 128 MiB);
+ * 6. failover: open loop (per-partition sends), kill -9 of a partition leader that is not the active
+ *    controller; the longest gap between acknowledgements on any partition (all stall: acks=all waits
+ *    for the dead follower until it leaves the ISR), and on the partitions it led;
+ * 7. restart recovery: the killed node (fenced by then, holding the filled data, crashed uncleanly) is
+ *    started again: ms until it listens, until the controller unfences it (it serves: recovery_ms), and
+ *    until it is back in the ISR of every partition;
+ * 8. the controller quorum: bench/raft.ts's three RaftNodes on LevelDB (worker threads, not the cluster
+ *    processes), after the cluster is stopped.
+ * The 1-min load average is sampled at every step and reported.
+ *
+ * Invariants: every process and directory it creates is gone when it returns or throws; every wait is
+ * bounded. `--json` keys are listed in `figures` below; units are last in each name.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { Admin } from '../src/client/admin.js';
+import { Skein } from '../src/client/skein.js';
+import { formatCount, type Bench, type BenchContext, type BenchRow } from './bench-result.js';
+import { measureCeilings, type Ceilings } from './ceilings.js';
+import { median, type LatencySummary } from './latency-recorder.js';
+import { LoadClient } from './load-client.js';
+import { wallMs, type ConsumeResult, type PacedResult, type ProduceResult } from './load-protocol.js';
+import { LocalCluster } from './local-cluster.js';
+import { runPeers, type PeerFigures } from './peers.js';
+import { measureCommits, PIPELINED_INFLIGHT, ratePerS } from './raft.js';
+
+const PARTITIONS = 6;
+const REPLICATION = 3;
+const TOPIC_CONFIGS = [
+  { name: 'min.insync.replicas', value: '2' },
+  { name: 'flush', value: 'always' },
+];
+const LATENCY_RATE_PER_S = 50_000;
+/**
+ * linger.ms of the latency runs. The throughput runs' 5 ms would let a record wait 5 ms in the client
+ * before it is even sent — the whole p99 budget of the target (5 ms) — so the latency runs batch for
+ * at most 1 ms (at 50,000/s that is still about 50 records per batch).
+ */
+const LATENCY_LINGER_MS = 1;
+const RECORDS_PER_SEND = 1000;
+const SENDS_IN_FLIGHT = 32;
+const MB = 1e6;
+const MIB = 1024 * 1024;
+
+export interface ClusterBenchPlan {
+  readonly quick: boolean;
+  readonly repeat: number;
+  readonly warmupMs: number;
+  readonly produceMs: number;
+  readonly latencyMs: number;
+  readonly recoveryBytes: number;
+  readonly failoverRatePerS: number;
+  /** A scratch folder with `nats` installed (npm install nats), for --peers. */
+  readonly peersDir: string | undefined;
+}
+
+export function planFor(options: ReadonlyMap<string, string>, quick: boolean): ClusterBenchPlan {
+  // --repeat N: rounds of every key run (medians reported); default 3, or 1 with --quick.
+  const repeat = Number(options.get('repeat') ?? (quick ? 1 : 3));
+  if (!(Number.isSafeInteger(repeat) && repeat >= 1 && repeat <= 20)) throw new Error(`--repeat must be 1..20, not ${options.get('repeat')}`);
+  return {
+    quick,
+    repeat,
+    warmupMs: quick ? 1000 : 2000,
+    produceMs: quick ? 4000 : 10_000,
+    latencyMs: quick ? 5000 : 10_000,
+    recoveryBytes: quick ? 128 * MIB : 1024 * MIB,
+    failoverRatePerS: 10_000,
+    peersDir: options.get('peers'),
+  };
+}
+
+interface ProduceKind {
+  readonly key: string;
+  readonly topic: string;
+  readonly acks: -1 | 1;
+  readonly valueBytes: number;
+  readonly label: string;
+}
+
+const PRODUCE_KINDS: readonly ProduceKind[] = [
+  { key: 'acks_all', topic: 'bench-100b-acks-all', acks: -1, valueBytes: 100, label: '100 B, acks=all' },
+  { key: 'acks_1', topic: 'bench-100b-acks-1', acks: 1, valueBytes: 100, label: '100 B, acks=1' },
+  { key: 'acks_all_1k', topic: 'bench-1k-acks-all', acks: -1, valueBytes: 1024, label: '1 KiB, acks=all' },
+  { key: 'acks_1_1k', topic: 'bench-1k-acks-1', acks: 1, valueBytes: 1024, label: '1 KiB, acks=1' },
+];
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` every `everyMs` until it returns a value; throws after `timeoutMs`. */
+async function waitFor<T>(what: string, timeoutMs: number, everyMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (e) {
+      lastError = e;
+    }
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Bytes of partition data (segment files and their indexes) under a node's directory. */
+async function partitionBytes(nodeDir: string): Promise<number> {
+  let total = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else total += (await stat(path)).size;
+    }
+  };
+  await walk(join(nodeDir, 'partitions'));
+  return total;
+}
+
+function load1(): number {
+  return loadavg()[0] ?? 0;
+}
+
+interface Measured {
+  readonly ceilings: Ceilings;
+  readonly produce: ReadonlyMap<string, ProduceResult[]>;
+  readonly consume: ConsumeResult[];
+  readonly latency: Array<{ readonly paced: PacedResult; readonly consumed: ConsumeResult }>;
+  readonly failover: { readonly gapMs: number; readonly ledGapMs: number; readonly victim: number; readonly victimWasController: boolean; readonly partitionsLed: number; readonly firstAckAfterKillMs: number; readonly paced: PacedResult };
+  readonly recovery: { readonly dataBytes: number; readonly listeningMs: number; readonly unfencedMs: number; readonly inIsrMs: number; readonly fillMbPerS: number };
+  readonly raft: { readonly pipelined: number; readonly sequential: number; readonly p99Ms: number };
+  readonly loads: number[];
+  readonly peers: PeerFigures | undefined;
+}
+
+async function createTopic(admin: Admin, topic: string): Promise<void> {
+  const created = await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: REPLICATION, configEntries: TOPIC_CONFIGS }] });
+  if (!created) throw new Error(`topic ${topic} already existed`);
+}
+
+async function leadersOf(admin: Admin, topic: string): Promise<Map<number, number>> {
+  const t = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0];
+  return new Map((t?.partitions ?? []).map((p) => [p.partitionId, p.leader]));
+}
+
+async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<Measured> {
+  const progress = context.progress;
+  const loads: number[] = [load1()];
+  progress.update('cluster: measuring the ceilings (loopback WebSocket, disk with fdatasync)', true);
+  const ceilings = await measureCeilings({ quick: plan.quick });
+  loads.push(load1());
+
+  progress.update('cluster: starting 3 node processes', true);
+  const cluster = await LocalCluster.start({ prefix: 'skein-bench-' });
+  let producer: LoadClient | undefined;
+  let consumer: LoadClient | undefined;
+  const skein = new Skein({ brokers: cluster.brokers, clientId: 'bench-admin' });
+  const admin = skein.admin();
+  try {
+    producer = await LoadClient.start('producer');
+    consumer = await LoadClient.start('consumer');
+    const p = producer;
+    const c = consumer;
+    await admin.connect();
+    const brokers = cluster.brokers;
+    for (const kind of PRODUCE_KINDS) await createTopic(admin, kind.topic);
+
+    // 2. Produce, closed loop: rounds interleave the kinds so that load drifts hit each kind alike.
+    const produce = new Map<string, ProduceResult[]>(PRODUCE_KINDS.map((k) => [k.key, []]));
+    for (let round = 1; round <= plan.repeat; round++) {
+      for (const kind of PRODUCE_KINDS) {
+        const label = `cluster: produce ${kind.label}, round ${round}/${plan.repeat}`;
+        progress.update(label, true);
+        p.onProgress = (text) => progress.update(`${label}: ${text}`);
+        const result = await p.run(
+          { kind: 'produce', brokers, topic: kind.topic, acks: kind.acks, valueBytes: kind.valueBytes, warmupMs: plan.warmupMs, durationMs: plan.produceMs, recordsPerSend: RECORDS_PER_SEND, sendsInFlight: SENDS_IN_FLIGHT },
+          plan.warmupMs + plan.produceMs + 120_000,
+        );
+        produce.get(kind.key)?.push(result);
+        loads.push(load1());
+        progress.update(`${label}: ${formatCount(result.records / result.seconds)} records/s`, true);
+      }
+    }
+
+    // 3. Consume the 100 B acks=all topic from the beginning.
+    const consumeTopic = (PRODUCE_KINDS[0] as ProduceKind).topic;
+    const stored = (await admin.fetchTopicOffsets(consumeTopic)).reduce((sum, o) => sum + o.high - o.low, 0);
+    const consume: ConsumeResult[] = [];
+    for (let round = 1; round <= plan.repeat; round++) {
+      const label = `cluster: consume ${formatCount(stored)} records, round ${round}/${plan.repeat}`;
+      progress.update(label, true);
+      c.onProgress = (text) => progress.update(`${label}: ${text}`);
+      const result = await c.run({ kind: 'consume', brokers, topic: consumeTopic, records: stored, timeoutMs: 300_000 }, 330_000);
+      if (!result.complete) throw new Error(`consume: only ${result.records} of ${stored} records within the timeout`);
+      consume.push(result);
+      loads.push(load1());
+    }
+
+    // 4. Latency at a fixed rate: the consumer is reading before the first record is due.
+    const latency: Array<{ paced: PacedResult; consumed: ConsumeResult }> = [];
+    for (let round = 1; round <= plan.repeat; round++) {
+      const topic = `bench-latency-${round}`;
+      await createTopic(admin, topic);
+      const label = `cluster: latency at ${formatCount(LATENCY_RATE_PER_S)} records/s, round ${round}/${plan.repeat}`;
+      progress.update(label, true);
+      const total = Math.floor((LATENCY_RATE_PER_S * (plan.warmupMs + plan.latencyMs)) / 1000);
+      p.onProgress = (text) => progress.update(`${label}: ${text}`);
+      c.onProgress = () => {};
+      const consumed = c.run({ kind: 'consume', brokers, topic, records: total, timeoutMs: plan.warmupMs + plan.latencyMs + 60_000, latency: { measureFromMs: wallMs() + 1_000 + plan.warmupMs } }, plan.warmupMs + plan.latencyMs + 90_000);
+      await sleep(1_000);
+      const paced = await p.run({ kind: 'paced', brokers, topic, ratePerS: LATENCY_RATE_PER_S, valueBytes: 100, warmupMs: plan.warmupMs, durationMs: plan.latencyMs, lingerMs: LATENCY_LINGER_MS }, plan.warmupMs + plan.latencyMs + 90_000);
+      latency.push({ paced, consumed: await consumed });
+      loads.push(load1());
+    }
+
+    // 5. Fill until a node holds recoveryBytes of partition data (every node holds every partition).
+    // The topics so far go first, so that the data held does not depend on how fast they were written.
+    progress.update('cluster: deleting the topics so far', true);
+    await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith('bench-')) });
+    await waitFor('the deleted topics to leave the disks', 60_000, 250, async () => {
+      const sizes = await Promise.all([1, 2, 3].map((id) => partitionBytes(cluster.nodeDir(id))));
+      return sizes.every((b) => b < 16 * MIB) ? true : undefined;
+    }).catch((e: unknown) => progress.update(`cluster: ${String(e)}; filling anyway`, true));
+    await createTopic(admin, 'bench-fill');
+    const held = await partitionBytes(cluster.nodeDir(1));
+    let fillMbPerS = Number.NaN;
+    if (held < plan.recoveryBytes) {
+      const records = Math.ceil((plan.recoveryBytes - held) / 1024 / 1.03);
+      const label = `cluster: filling ${formatCount((plan.recoveryBytes - held) / MIB)} MiB more (acks=1, 1 KiB)`;
+      progress.update(label, true);
+      p.onProgress = (text) => progress.update(`${label}: ${text}`);
+      const fill = await p.run({ kind: 'produce', brokers, topic: 'bench-fill', acks: 1, valueBytes: 1024, warmupMs: 0, durationMs: 600_000, recordsPerSend: RECORDS_PER_SEND, sendsInFlight: SENDS_IN_FLIGHT, recordsMax: records }, 700_000);
+      fillMbPerS = fill.bytes / MB / fill.seconds;
+    }
+
+    // 6. Failover: kill -9 the leader of partition 0 of a topic under a steady per-partition load.
+    await createTopic(admin, 'bench-failover');
+    const failoverLabel = `cluster: failover at ${formatCount(plan.failoverRatePerS)} records/s`;
+    progress.update(failoverLabel, true);
+    p.onProgress = (text) => progress.update(`${failoverLabel}: ${text}`);
+    const failoverRun = p.run({ kind: 'paced', brokers, topic: 'bench-failover', ratePerS: plan.failoverRatePerS, valueBytes: 100, warmupMs: 0, durationMs: 300_000, perPartition: PARTITIONS }, 400_000);
+    await sleep(3_000);
+    const leaders = await leadersOf(admin, 'bench-failover');
+    const controller = (await admin.describeCluster()).controller;
+    // The leader of the first partition not led by the active controller: the data path's failover,
+    // comparable from run to run (killing the controller too adds a quorum election).
+    const victim = [...leaders.values()].find((l) => l > 0 && l !== controller) ?? leaders.get(0) ?? -1;
+    if (victim < 1) throw new Error('failover: no partition has a leader');
+    const led = [...leaders].filter(([, l]) => l === victim).map(([partition]) => partition);
+    const killMs = wallMs();
+    cluster.kill9(victim);
+    progress.update(`${failoverLabel}: killed node ${victim} (leader of partitions ${led.join(', ')}${controller === victim ? ', the controller' : ''})`, true);
+    // Until the victim is fenced and every partition it led has a new leader, then a little longer.
+    await waitFor('the killed node to be fenced and replaced as leader', 120_000, 100, async () => {
+      const fenced = (await admin.describeCluster()).brokers.some((b) => b.nodeId === victim && b.fenced);
+      const now = await leadersOf(admin, 'bench-failover');
+      return fenced && led.every((partition) => { const l = now.get(partition); return l !== undefined && l !== victim && l > 0; }) ? true : undefined;
+    });
+    await sleep(3_000);
+    p.stopPaced();
+    const failoverPaced = await failoverRun;
+    loads.push(load1());
+    // Every partition stalls, not only the victim's: acks=all waits for the dead follower until it
+    // leaves the ISR. The figure is the longest gap anywhere; the victim's partitions are noted.
+    const noGap = { partition: -1, gapMs: 0, fromMs: killMs, acks: 0 };
+    const gaps = failoverPaced.gaps ?? [];
+    const worst = gaps.reduce((a, g) => (g.gapMs > a.gapMs ? g : a), noGap);
+    const worstLed = gaps.filter((g) => led.includes(g.partition)).reduce((a, g) => (g.gapMs > a.gapMs ? g : a), noGap);
+    const failover = {
+      gapMs: worst.gapMs,
+      ledGapMs: worstLed.gapMs,
+      victim,
+      victimWasController: controller === victim,
+      partitionsLed: led.length,
+      firstAckAfterKillMs: worst.fromMs + worst.gapMs - killMs,
+      paced: failoverPaced,
+    };
+
+    // 7. Restart recovery of the killed node, which holds the filled data and crashed uncleanly.
+    const dataBytes = await partitionBytes(cluster.nodeDir(victim));
+    progress.update(`cluster: restarting node ${victim} with ${formatCount(dataBytes / MIB)} MiB of partition data`, true);
+    const spawnMs = performance.now();
+    const { listeningMs } = await cluster.restartTimed(victim);
+    await waitFor(`node ${victim} to be unfenced`, 120_000, 20, async () => ((await admin.describeCluster()).brokers.some((b) => b.nodeId === victim && !b.fenced) ? true : undefined));
+    const unfencedMs = performance.now() - spawnMs;
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith('bench-'));
+    await waitFor(`node ${victim} to rejoin every ISR`, 300_000, 100, async () => {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      return meta.topics.every((t) => t.partitions.every((part) => !part.replicas.includes(victim) || part.isr.includes(victim))) ? true : undefined;
+    });
+    const inIsrMs = performance.now() - spawnMs;
+    loads.push(load1());
+    const recovery = { dataBytes, listeningMs, unfencedMs, inIsrMs, fillMbPerS };
+
+    await admin.disconnect();
+    await Promise.all([p.close(), c.close()]);
+    progress.update('cluster: stopping the nodes', true);
+    await cluster.stop();
+
+    // 8. The controller quorum, with the machine otherwise idle.
+    const raftRuns: Array<{ pipelined: number; sequential: number; p99Ms: number }> = [];
+    for (let round = 1; round <= plan.repeat; round++) {
+      const r = await measureCommits(context, 'mesh');
+      raftRuns.push({ pipelined: ratePerS(r.pipelined), sequential: ratePerS(r.sequential), p99Ms: r.pipelined.latencyMsP99 });
+      loads.push(load1());
+    }
+    const raft = { pipelined: median(raftRuns.map((r) => r.pipelined)), sequential: median(raftRuns.map((r) => r.sequential)), p99Ms: median(raftRuns.map((r) => r.p99Ms)) };
+
+    const peers = plan.peersDir === undefined ? undefined : await runPeers(plan.peersDir, context);
+    return { ceilings, produce, consume, latency, failover, recovery, raft, loads, peers };
+  } finally {
+    await admin.disconnect().catch(() => {});
+    await Promise.all([producer?.close(), consumer?.close()]);
+    await cluster.stop();
+  }
+}
+
+function pct(part: number, whole: number): string {
+  return `${((100 * part) / whole).toFixed(1)}%`;
+}
+
+function ms(value: number): string {
+  return `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ms`;
+}
+
+function medianOf<T>(runs: readonly T[], pick: (run: T) => number): number {
+  return median(runs.map(pick));
+}
+
+function spread<T>(runs: readonly T[], pick: (run: T) => number, format: (v: number) => string): string {
+  return runs.length > 1 ? `runs ${runs.map((r) => format(pick(r))).join(' / ')}` : '1 run';
+}
+
+export const clusterBench: Bench = async (context: BenchContext) => {
+  const plan = planFor(context.options, context.quick);
+  const m = await measure(context, plan);
+  const rows: BenchRow[] = [];
+  const figures: Record<string, number> = {};
+  const ws = m.ceilings.wsMbPerS;
+  const disk = m.ceilings.diskSequentialMbPerS;
+
+  for (const kind of PRODUCE_KINDS) {
+    const runs = m.produce.get(kind.key) ?? [];
+    const rps = medianOf(runs, (r) => r.records / r.seconds);
+    const mbps = medianOf(runs, (r) => r.bytes / MB / r.seconds);
+    figures[`produce_${kind.key}_rps`] = Math.round(rps);
+    figures[`produce_${kind.key}_mbps`] = Math.round(mbps * 10) / 10;
+    figures[`produce_${kind.key}_records_per_request`] = Math.round(medianOf(runs, (r) => r.recordsPerRequest));
+    rows.push({
+      what: `produce ${kind.label}`,
+      value: `${formatCount(rps)} rec/s`,
+      note: `${mbps.toFixed(1)} MB/s of values: ${pct(mbps, ws)} of ws, ${pct(mbps * REPLICATION, disk)} of disk x${REPLICATION} replicas; ${formatCount(medianOf(runs, (r) => r.recordsPerRequest))} records/request; ${spread(runs, (r) => r.records / r.seconds, formatCount)}`,
+    });
+  }
+
+  const consumeRps = medianOf(m.consume, (r) => r.records / r.seconds);
+  const consumeMbps = medianOf(m.consume, (r) => r.bytes / MB / r.seconds);
+  figures['consume_rps'] = Math.round(consumeRps);
+  figures['consume_mbps'] = Math.round(consumeMbps * 10) / 10;
+  rows.push({
+    what: 'consume 100 B from the beginning',
+    value: `${formatCount(consumeRps)} rec/s`,
+    note: `${formatCount((m.consume[0] as ConsumeResult).records)} records, ${consumeMbps.toFixed(1)} MB/s of values: ${pct(consumeMbps, ws)} of ws; ${spread(m.consume, (r) => r.records / r.seconds, formatCount)}`,
+  });
+
+  const ackOf = (pick: (s: LatencySummary) => number): number => medianOf(m.latency, (r) => pick(r.paced.ack));
+  const e2eOf = (pick: (s: LatencySummary) => number): number => medianOf(m.latency, (r) => (r.consumed.e2e === undefined ? Number.NaN : pick(r.consumed.e2e)));
+  figures['ack_p50_ms'] = Math.round(ackOf((s) => s.p50Ms) * 100) / 100;
+  figures['ack_p99_ms'] = Math.round(ackOf((s) => s.p99Ms) * 100) / 100;
+  figures['ack_p999_ms'] = Math.round(ackOf((s) => s.p999Ms) * 100) / 100;
+  figures['ack_sender_lag_max_ms'] = Math.round(medianOf(m.latency, (r) => r.paced.lagMsMax) * 10) / 10;
+  figures['e2e_p50_ms'] = Math.round(e2eOf((s) => s.p50Ms) * 100) / 100;
+  figures['e2e_p99_ms'] = Math.round(e2eOf((s) => s.p99Ms) * 100) / 100;
+  figures['e2e_p999_ms'] = Math.round(e2eOf((s) => s.p999Ms) * 100) / 100;
+  const l0 = m.latency[0] as { paced: PacedResult; consumed: ConsumeResult };
+  const failedLatency = m.latency.reduce((sum, r) => sum + r.paced.failed, 0);
+  rows.push({
+    what: `produce->ack at ${formatCount(LATENCY_RATE_PER_S)}/s, acks=all, linger ${LATENCY_LINGER_MS} ms`,
+    value: `p99 ${ms(figures['ack_p99_ms'])}`,
+    note: `p50 ${ms(figures['ack_p50_ms'])}, p99.9 ${ms(figures['ack_p999_ms'])}, max ${ms(ackOf((s) => s.maxMs))}; ${formatCount(l0.paced.ack.count)} samples/run, sender lag max ${ms(medianOf(m.latency, (r) => r.paced.lagMsMax))}${failedLatency > 0 ? `; ${formatCount(failedLatency)} FAILED: ${l0.paced.firstError ?? ''}` : ''}`,
+  });
+  rows.push({
+    what: `produce->consume at ${formatCount(LATENCY_RATE_PER_S)}/s`,
+    value: `p99 ${ms(figures['e2e_p99_ms'])}`,
+    note: `p50 ${ms(figures['e2e_p50_ms'])}, p99.9 ${ms(figures['e2e_p999_ms'])}; ${m.latency.every((r) => r.consumed.complete) ? 'every record consumed' : 'NOT every record consumed'}; ${spread(m.latency, (r) => r.consumed.e2e?.p99Ms ?? Number.NaN, ms)}`,
+  });
+
+  figures['failover_ms'] = Math.round(m.failover.gapMs);
+  figures['failover_led_partitions_ms'] = Math.round(m.failover.ledGapMs);
+  figures['failover_first_ack_after_kill_ms'] = Math.round(m.failover.firstAckAfterKillMs);
+  rows.push({
+    what: 'failover: longest ack gap, kill -9 of a leader',
+    value: `${formatCount(m.failover.gapMs)} ms`,
+    note: `node ${m.failover.victim}${m.failover.victimWasController ? ' (also the controller)' : ''} led ${m.failover.partitionsLed} of ${PARTITIONS} partitions (their longest gap ${formatCount(m.failover.ledGapMs)} ms); at ${formatCount(plan.failoverRatePerS)}/s offered, ${formatCount(m.failover.paced.acked)} acked, ${formatCount(m.failover.paced.failed)} failed`,
+  });
+
+  const r = m.recovery;
+  figures['recovery_ms'] = Math.round(r.unfencedMs);
+  figures['recovery_listening_ms'] = Math.round(r.listeningMs);
+  figures['recovery_in_isr_ms'] = Math.round(r.inIsrMs);
+  figures['recovery_data_bytes'] = r.dataBytes;
+  const gib = r.dataBytes / (1024 * MIB);
+  rows.push({
+    what: `restart recovery (${gib >= 0.95 ? `${gib.toFixed(2)} GiB` : `${formatCount(r.dataBytes / MIB)} MiB, NOT 1 GiB (--quick)`})`,
+    value: `${formatCount(r.unfencedMs)} ms`,
+    note: `spawn -> listening ${formatCount(r.listeningMs)} ms, -> unfenced (serves) ${formatCount(r.unfencedMs)} ms, -> in every ISR ${formatCount(r.inIsrMs)} ms; after kill -9${Number.isNaN(r.fillMbPerS) ? '' : `; filled at ${r.fillMbPerS.toFixed(1)} MB/s (acks=1, 1 KiB)`}`,
+  });
+
+  figures['raft_commits_per_s'] = Math.round(m.raft.pipelined);
+  figures['raft_commits_per_s_1_inflight'] = Math.round(m.raft.sequential);
+  rows.push({
+    what: `controller quorum commits/s, ${PIPELINED_INFLIGHT} in flight`,
+    value: formatCount(m.raft.pipelined),
+    note: `bench/raft.ts (3 RaftNodes, worker threads, LevelDB sync), not the cluster processes; p99 ${ms(m.raft.p99Ms)}; 1 in flight ${formatCount(m.raft.sequential)}/s`,
+  });
+
+  figures['ws_ceiling_mbps'] = Math.round(ws);
+  figures['ws_ceiling_1k_frames_per_s'] = Math.round(m.ceilings.wsFramesPerS1k);
+  figures['disk_ceiling_mbps'] = Math.round(disk);
+  figures['disk_fsyncs_per_s'] = Math.round(m.ceilings.diskFsyncsPerS);
+  rows.push({ what: 'ceiling: loopback WebSocket, 64 KiB frames', value: `${formatCount(ws)} MB/s`, note: `1 KiB frames: ${formatCount(m.ceilings.wsFramesPerS1k)}/s` });
+  rows.push({ what: 'ceiling: sequential write, fdatasync at end', value: `${formatCount(disk)} MB/s`, note: `16 KiB write + fdatasync each: ${formatCount(m.ceilings.diskFsyncsPerS)}/s` });
+
+  if (m.peers !== undefined) {
+    figures['nats_r3_publish_rps'] = m.peers.publishRps;
+    figures['nats_r3_consume_rps'] = m.peers.consumeRps;
+    rows.push({ what: 'NATS JetStream R3, 100 B acked publishes', value: `${formatCount(m.peers.publishRps)} rec/s`, note: `Skein acks=all is ${((figures['produce_acks_all_rps'] ?? 0) / m.peers.publishRps).toFixed(1)}x; read back ${formatCount(m.peers.consumeRps)}/s` });
+  }
+
+  figures['load_avg_min'] = Math.round(Math.min(...m.loads) * 100) / 100;
+  figures['load_avg_max'] = Math.round(Math.max(...m.loads) * 100) / 100;
+  figures['repeat'] = plan.repeat;
+  rows.push({
+    what: 'setup',
+    value: '',
+    note: `3 node processes, ${PARTITIONS} partitions, RF ${REPLICATION}, min.insync.replicas=2, flush=always; ${plan.quick ? '--quick, ' : ''}medians of ${plan.repeat}; 1-min load ${figures['load_avg_min'].toFixed(1)}..${figures['load_avg_max'].toFixed(1)}`,
+  });
+  return { figures, rows };
+};
