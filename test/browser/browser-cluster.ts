@@ -7,48 +7,13 @@
  * Waits are bounded polls with deadlines; nothing asserts on timing. `stop()` stops every node and
  * removes every directory, whatever happened; it is safe to call on a half-started cluster.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { testNodeConfigs, waitFor } from '../support/test-nodes.js';
+import { rm } from 'node:fs/promises';
 import { openConnection } from '../../src/net/client-connection.js';
 import type { Connection } from '../../src/net/connection.js';
 import type { MetadataResponse, MetadataTopic } from '../../src/net/protocol.js';
 import { decodeRecords, iterateBatches } from '../../src/partitions/record-batch.js';
-import { parseNodeConfig } from '../../src/node/node-config.js';
 import { startNode, type RunningNode } from '../../src/node/node-process.js';
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
-}
-
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export class BrowserTestCluster {
   private readonly nodes: RunningNode[] = [];
@@ -58,29 +23,7 @@ export class BrowserTestCluster {
   static async start(): Promise<BrowserTestCluster> {
     const cluster = new BrowserTestCluster();
     try {
-      const ports = await freePorts(3);
-      const voters = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }));
-      const configs = [];
-      for (const [i, port] of ports.entries()) {
-        const dir = await mkdtemp(join(tmpdir(), `skein-browser-${i + 1}-`));
-        cluster.dirs.push(dir);
-        configs.push(
-          parseNodeConfig({
-            nodeId: i + 1,
-            roles: ['controller', 'broker'],
-            voters,
-            listen: { host: '127.0.0.1', port },
-            dataDir: dir,
-            clusterId: 'browser-test',
-            tickMs: 50,
-            electionTimeoutTicks: 10,
-            sessionTimeoutMs: 3000,
-            heartbeatIntervalMs: 250,
-            replicaLagTimeMaxMs: 3000,
-            controlledShutdownTimeoutMs: 3000,
-          }),
-        );
-      }
+      const configs = await testNodeConfigs(3, cluster.dirs, { clusterId: 'browser-test' });
       for (const node of await Promise.all(configs.map((c) => startNode(c)))) cluster.nodes.push(node);
       await cluster.ready();
       return cluster;

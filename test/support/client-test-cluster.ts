@@ -8,50 +8,17 @@
  * Waits are bounded polls with deadlines; nothing asserts on timing. `stop()` stops every node and
  * removes every directory, whatever happened.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { testNodeConfigs, waitFor } from './test-nodes.js';
+export { freePorts, waitFor } from './test-nodes.js';
+import { rm } from 'node:fs/promises';
 import { openConnection } from '../../src/net/client-connection.js';
 import type { Connection } from '../../src/net/connection.js';
 import type { MetadataResponse, MetadataTopic } from '../../src/net/protocol.js';
 import { decodeRecords, iterateBatches, type BatchHeader, type DecodedRecord } from '../../src/partitions/record-batch.js';
-import { parseNodeConfig, type NodeConfig } from '../../src/node/node-config.js';
+import type { NodeConfig } from '../../src/node/node-config.js';
 import { startNode, type RunningNode } from '../../src/node/node-process.js';
 
 export type TopicMetadata = Extract<MetadataTopic, { partitions: unknown }>;
-
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
-}
-
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** One stored batch as fetched back: its header and its records. */
 export interface FetchedBatch {
@@ -69,30 +36,7 @@ export class ClientTestCluster {
   static async start(n = 3, topicDefaults: Record<string, string> = {}): Promise<ClientTestCluster> {
     const cluster = new ClientTestCluster();
     try {
-      const ports = await freePorts(n);
-      const voters = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }));
-      for (const [i, port] of ports.entries()) {
-        const dir = await mkdtemp(join(tmpdir(), `skein-client-${i + 1}-`));
-        cluster.dirs.push(dir);
-        cluster.configs.set(
-          i + 1,
-          parseNodeConfig({
-            nodeId: i + 1,
-            roles: ['controller', 'broker'],
-            voters,
-            listen: { host: '127.0.0.1', port },
-            dataDir: dir,
-            clusterId: 'client-test',
-            tickMs: 50,
-            electionTimeoutTicks: 10,
-            sessionTimeoutMs: 2000,
-            heartbeatIntervalMs: 200,
-            replicaLagTimeMaxMs: 2000,
-            controlledShutdownTimeoutMs: 2000,
-            topicDefaults,
-          }),
-        );
-      }
+      for (const config of await testNodeConfigs(n, cluster.dirs, { clusterId: 'client-test', overrides: { sessionTimeoutMs: 2000, heartbeatIntervalMs: 200, replicaLagTimeMaxMs: 2000, controlledShutdownTimeoutMs: 2000, topicDefaults } })) cluster.configs.set(config.nodeId, config);
       await Promise.all([...cluster.configs.keys()].map((id) => cluster.startNode(id)));
       await cluster.ready([...cluster.configs.keys()]);
       return cluster;

@@ -8,52 +8,19 @@
  * Waits are bounded polls with deadlines; nothing asserts on timing. `stop()` stops every node and
  * removes every directory, whatever happened.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { testNodeConfigs, waitFor } from './test-nodes.js';
+export { freePorts, waitFor } from './test-nodes.js';
+import { rm } from 'node:fs/promises';
 import { openConnection } from '../../src/net/client-connection.js';
 import type { Connection } from '../../src/net/connection.js';
 import type { MetadataResponse, MetadataTopic } from '../../src/net/protocol.js';
 import { encodeRecordBatch, type RecordInput } from '../../src/partitions/record-batch.js';
-import { parseNodeConfig, type NodeConfig } from '../../src/node/node-config.js';
+import type { NodeConfig } from '../../src/node/node-config.js';
 import { startNode, type RunningNode } from '../../src/node/node-process.js';
 
 export type TopicMetadata = Extract<MetadataTopic, { partitions: unknown }>;
 
 const RETRIABLE_PRODUCE = new Set(['NOT_LEADER_OR_FOLLOWER', 'REQUEST_TIMED_OUT', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'UNKNOWN_TOPIC_OR_PARTITION', 'KAFKA_STORAGE_ERROR']);
-
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
-}
-
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export class ConsumerTestCluster {
   readonly nodes = new Map<number, RunningNode>();
@@ -68,30 +35,7 @@ export class ConsumerTestCluster {
   static async start(n = 3, overrides: Record<string, unknown> = {}): Promise<ConsumerTestCluster> {
     const cluster = new ConsumerTestCluster();
     try {
-      const ports = await freePorts(n);
-      const voters = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }));
-      for (const [i, port] of ports.entries()) {
-        const dir = await mkdtemp(join(tmpdir(), `skein-consumer-${i + 1}-`));
-        cluster.dirs.push(dir);
-        cluster.configs.set(
-          i + 1,
-          parseNodeConfig({
-            nodeId: i + 1,
-            roles: ['controller', 'broker'],
-            voters,
-            listen: { host: '127.0.0.1', port },
-            dataDir: dir,
-            clusterId: 'consumer-test',
-            tickMs: 50,
-            electionTimeoutTicks: 10,
-            sessionTimeoutMs: 3000,
-            heartbeatIntervalMs: 250,
-            replicaLagTimeMaxMs: 3000,
-            controlledShutdownTimeoutMs: 3000,
-            ...overrides,
-          }),
-        );
-      }
+      for (const config of await testNodeConfigs(n, cluster.dirs, { clusterId: 'consumer-test', overrides: overrides })) cluster.configs.set(config.nodeId, config);
       await Promise.all([...cluster.configs.keys()].map((id) => cluster.startNode(id)));
       await cluster.ready([...cluster.configs.keys()]);
       return cluster;

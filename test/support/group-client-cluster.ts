@@ -7,15 +7,13 @@
  * Waits are bounded polls; nothing asserts on timing. `stop()` stops every node and removes every
  * directory, whatever happened.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Admin } from '../../src/client/admin.js';
 import type { Producer } from '../../src/client/producer.js';
 import { Skein } from '../../src/client/skein.js';
-import { parseNodeConfig, type NodeConfig } from '../../src/node/node-config.js';
+import type { NodeConfig } from '../../src/node/node-config.js';
 import { startNode, type RunningNode } from '../../src/node/node-process.js';
-import { freePorts, waitFor } from './consumer-cluster.js';
+import { testNodeConfigs, waitFor } from './test-nodes.js';
 
 export { waitFor };
 
@@ -29,29 +27,7 @@ export class GroupClientCluster {
   static async start(n = 3): Promise<GroupClientCluster> {
     const cluster = new GroupClientCluster();
     try {
-      const ports = await freePorts(n);
-      const voters = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }));
-      for (const [i, port] of ports.entries()) {
-        const dir = await mkdtemp(join(tmpdir(), `skein-groups-${i + 1}-`));
-        cluster.dirs.push(dir);
-        cluster.configs.set(
-          i + 1,
-          parseNodeConfig({
-            nodeId: i + 1,
-            roles: ['controller', 'broker'],
-            voters,
-            listen: { host: '127.0.0.1', port },
-            dataDir: dir,
-            clusterId: 'groups-test',
-            tickMs: 50,
-            electionTimeoutTicks: 10,
-            sessionTimeoutMs: 3000,
-            heartbeatIntervalMs: 250,
-            replicaLagTimeMaxMs: 3000,
-            controlledShutdownTimeoutMs: 3000,
-          }),
-        );
-      }
+      for (const config of await testNodeConfigs(n, cluster.dirs, { clusterId: 'groups-test' })) cluster.configs.set(config.nodeId, config);
       await Promise.all([...cluster.configs.keys()].map((id) => cluster.startNode(id)));
       await waitFor('a controller and every broker unfenced', 30_000, async () => {
         const d = await cluster.admin().then((a) => a.describeCluster());

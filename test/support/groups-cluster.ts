@@ -4,49 +4,15 @@
  * temporary data directories, fast timeouts. Raw requests over `openConnection` to a chosen node or to
  * any running one. `stop()` stops every node, closes every connection and removes every directory.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { testNodeConfigs, waitFor } from './test-nodes.js';
+export { freePorts, waitFor } from './test-nodes.js';
+import { rm } from 'node:fs/promises';
 import { openConnection } from '../../src/net/client-connection.js';
 import type { Connection } from '../../src/net/connection.js';
 import type { RequestKind, RequestMap } from '../../src/net/protocol.js';
 import type { CreateTopicsResponse } from '../../src/metadata/rpc.js';
-import { parseNodeConfig, type NodeConfig } from '../../src/node/node-config.js';
+import type { NodeConfig } from '../../src/node/node-config.js';
 import { startNode, type NodeOverrides, type RunningNode } from '../../src/node/node-process.js';
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
-}
-
-/** Polls `probe` until it returns a value (not undefined), for at most `timeoutMs`. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 export class GroupsTestCluster {
   readonly nodes = new Map<number, RunningNode>();
@@ -59,29 +25,7 @@ export class GroupsTestCluster {
   static async start(overrides: NodeOverrides = {}): Promise<GroupsTestCluster> {
     const cluster = new GroupsTestCluster(overrides);
     try {
-      const ports = await freePorts(3);
-      const voters = ports.map((port, i) => ({ id: i + 1, url: `ws://127.0.0.1:${port}` }));
-      for (const [i, port] of ports.entries()) {
-        const dir = await mkdtemp(join(tmpdir(), `skein-groups-${i + 1}-`));
-        cluster.dirs.push(dir);
-        cluster.configs.set(
-          i + 1,
-          parseNodeConfig({
-            nodeId: i + 1,
-            roles: ['controller', 'broker'],
-            voters,
-            listen: { host: '127.0.0.1', port },
-            dataDir: dir,
-            clusterId: 'groups-test',
-            tickMs: 50,
-            electionTimeoutTicks: 10,
-            sessionTimeoutMs: 2000,
-            heartbeatIntervalMs: 200,
-            replicaLagTimeMaxMs: 2000,
-            controlledShutdownTimeoutMs: 3000,
-          }),
-        );
-      }
+      for (const config of await testNodeConfigs(3, cluster.dirs, { clusterId: 'groups-test', overrides: { sessionTimeoutMs: 2000, heartbeatIntervalMs: 200, replicaLagTimeMaxMs: 2000 } })) cluster.configs.set(config.nodeId, config);
       await Promise.all([...cluster.configs.keys()].map(async (id) => cluster.nodes.set(id, await startNode(cluster.configs.get(id) as NodeConfig, overrides))));
       await cluster.ready([1, 2, 3]);
       return cluster;
