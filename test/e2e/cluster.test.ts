@@ -12,21 +12,7 @@ import { expect } from 'chai';
 import { Skein } from '../../src/client/skein.js';
 import type { Admin } from '../../src/client/admin.js';
 import { ClusterProcesses, runSkein } from './cluster-processes.js';
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { waitFor } from '../support/test-nodes.js';
 
 describe('end to end: a 3-node cluster of real processes', function () {
   this.timeout(240_000);

@@ -10,7 +10,6 @@
  */
 import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openConnection } from '../../src/net/client-connection.js';
@@ -19,36 +18,9 @@ import type { MetadataResponse, MetadataTopic } from '../../src/net/protocol.js'
 import { decodeRecords, encodeRecordBatch, iterateBatches } from '../../src/partitions/record-batch.js';
 import { NodeConfigError, formatOrCheckDataDir, parseNodeConfig, type NodeConfig } from '../../src/node/node-config.js';
 import { startNode, type RunningNode } from '../../src/node/node-process.js';
+import { freePorts, waitFor } from '../support/test-nodes.js';
 
 const CLUSTER_ID = 'test-cluster-1';
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const s = createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  return ports;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function expectConfigError(fn: () => unknown, field: string): void {
   try {

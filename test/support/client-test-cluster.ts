@@ -8,15 +8,10 @@
  * Waits are bounded polls with deadlines; nothing asserts on timing. `stop()` stops every node and
  * removes every directory, whatever happened.
  */
-import { testNodeConfigs, waitFor } from './test-nodes.js';
+import { InProcessCluster, testNodeConfigs, waitFor } from './test-nodes.js';
 export { freePorts, waitFor } from './test-nodes.js';
-import { rm } from 'node:fs/promises';
-import { openConnection } from '../../src/net/client-connection.js';
-import type { Connection } from '../../src/net/connection.js';
 import type { MetadataResponse, MetadataTopic } from '../../src/net/protocol.js';
 import { decodeRecords, iterateBatches, type BatchHeader, type DecodedRecord } from '../../src/partitions/record-batch.js';
-import type { NodeConfig } from '../../src/node/node-config.js';
-import { startNode, type RunningNode } from '../../src/node/node-process.js';
 
 export type TopicMetadata = Extract<MetadataTopic, { partitions: unknown }>;
 
@@ -26,19 +21,15 @@ export interface FetchedBatch {
   readonly records: DecodedRecord[];
 }
 
-export class ClientTestCluster {
-  readonly nodes = new Map<number, RunningNode>();
-  private readonly configs = new Map<number, NodeConfig>();
-  private readonly dirs: string[] = [];
-  private readonly connections = new Map<string, Promise<Connection>>();
+export class ClientTestCluster extends InProcessCluster {
+  private constructor() {
+    super('client-test-support');
+  }
 
-  /** Starts `n` nodes and waits until a controller exists and every broker is unfenced. */
   static async start(n = 3, topicDefaults: Record<string, string> = {}): Promise<ClientTestCluster> {
     const cluster = new ClientTestCluster();
     try {
-      for (const config of await testNodeConfigs(n, cluster.dirs, { clusterId: 'client-test', overrides: { sessionTimeoutMs: 2000, heartbeatIntervalMs: 200, replicaLagTimeMaxMs: 2000, controlledShutdownTimeoutMs: 2000, topicDefaults } })) cluster.configs.set(config.nodeId, config);
-      await Promise.all([...cluster.configs.keys()].map((id) => cluster.startNode(id)));
-      await cluster.ready([...cluster.configs.keys()]);
+      await cluster.startAll(await testNodeConfigs(n, cluster.dirs, { clusterId: 'client-test', overrides: { sessionTimeoutMs: 2000, heartbeatIntervalMs: 200, replicaLagTimeMaxMs: 2000, controlledShutdownTimeoutMs: 2000, topicDefaults } }));
       return cluster;
     } catch (e) {
       await cluster.stop();
@@ -46,47 +37,7 @@ export class ClientTestCluster {
     }
   }
 
-  /** Client URLs of the running nodes. */
-  get urls(): string[] {
-    return [...this.nodes.values()].map((n) => n.url);
-  }
-
-  async startNode(id: number): Promise<RunningNode> {
-    const config = this.configs.get(id);
-    if (config === undefined) throw new Error(`no node ${id}`);
-    const node = await startNode(config);
-    this.nodes.set(id, node);
-    return node;
-  }
-
-  async stopNode(id: number): Promise<void> {
-    const node = this.nodes.get(id);
-    this.nodes.delete(id);
-    await node?.stop();
-  }
-
-  async stop(): Promise<void> {
-    const all = [...this.connections.values()];
-    this.connections.clear();
-    await Promise.all(all.map((p) => p.then((c) => c.close(), () => undefined)));
-    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
-    this.nodes.clear();
-    await Promise.all(this.dirs.map((d) => rm(d, { recursive: true, force: true })));
-  }
-
-  private async connection(url: string): Promise<Connection> {
-    const existing = this.connections.get(url);
-    if (existing !== undefined) {
-      const c = await existing.catch(() => undefined);
-      if (c?.isOpen === true) return c;
-    }
-    const opening = openConnection({ url, clientId: 'client-test-support', connectTimeoutMs: 3000 });
-    this.connections.set(url, opening);
-    opening.catch(() => this.connections.delete(url));
-    return opening;
-  }
-
-  metadata(topics?: string[]): Promise<MetadataResponse> {
+  override metadata(topics?: string[]): Promise<MetadataResponse> {
     return waitFor('metadata', 10_000, async () => {
       for (const node of this.nodes.values()) {
         const c = await this.connection(node.url).catch(() => undefined);
@@ -94,15 +45,6 @@ export class ClientTestCluster {
         if (m !== undefined) return m;
       }
       return undefined;
-    });
-  }
-
-  /** Waits for an elected controller and the given brokers unfenced, as some live node sees it. */
-  ready(brokers: readonly number[]): Promise<MetadataResponse> {
-    return waitFor(`controller and unfenced brokers ${brokers.join(',')}`, 30_000, async () => {
-      const m = await this.metadata([]);
-      const unfenced = m.brokers.filter((b) => !b.fenced).map((b) => b.id);
-      return m.controllerId !== -1 && this.nodes.has(m.controllerId) && brokers.every((b) => unfenced.includes(b)) ? m : undefined;
     });
   }
 

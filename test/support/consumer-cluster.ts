@@ -8,25 +8,20 @@
  * Waits are bounded polls with deadlines; nothing asserts on timing. `stop()` stops every node and
  * removes every directory, whatever happened.
  */
-import { testNodeConfigs, waitFor } from './test-nodes.js';
+import { InProcessCluster, testNodeConfigs, waitFor } from './test-nodes.js';
 export { freePorts, waitFor } from './test-nodes.js';
-import { rm } from 'node:fs/promises';
-import { openConnection } from '../../src/net/client-connection.js';
 import type { Connection } from '../../src/net/connection.js';
 import type { MetadataResponse, MetadataTopic } from '../../src/net/protocol.js';
 import { encodeRecordBatch, type RecordInput } from '../../src/partitions/record-batch.js';
-import type { NodeConfig } from '../../src/node/node-config.js';
-import { startNode, type RunningNode } from '../../src/node/node-process.js';
 
 export type TopicMetadata = Extract<MetadataTopic, { partitions: unknown }>;
 
 const RETRIABLE_PRODUCE = new Set(['NOT_LEADER_OR_FOLLOWER', 'REQUEST_TIMED_OUT', 'NOT_ENOUGH_REPLICAS', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'FENCED_LEADER_EPOCH', 'UNKNOWN_LEADER_EPOCH', 'UNKNOWN_TOPIC_OR_PARTITION', 'KAFKA_STORAGE_ERROR']);
 
-export class ConsumerTestCluster {
-  readonly nodes = new Map<number, RunningNode>();
-  private readonly configs = new Map<number, NodeConfig>();
-  private readonly dirs: string[] = [];
-  private readonly connections = new Map<string, Promise<Connection>>();
+export class ConsumerTestCluster extends InProcessCluster {
+  private constructor() {
+    super('consumer-test-support');
+  }
 
   /**
    * Starts `n` nodes and waits until a controller exists and every broker is unfenced. `overrides`
@@ -35,53 +30,12 @@ export class ConsumerTestCluster {
   static async start(n = 3, overrides: Record<string, unknown> = {}): Promise<ConsumerTestCluster> {
     const cluster = new ConsumerTestCluster();
     try {
-      for (const config of await testNodeConfigs(n, cluster.dirs, { clusterId: 'consumer-test', overrides: overrides })) cluster.configs.set(config.nodeId, config);
-      await Promise.all([...cluster.configs.keys()].map((id) => cluster.startNode(id)));
-      await cluster.ready([...cluster.configs.keys()]);
+      await cluster.startAll(await testNodeConfigs(n, cluster.dirs, { clusterId: 'consumer-test', overrides: overrides }));
       return cluster;
     } catch (e) {
       await cluster.stop();
       throw e;
     }
-  }
-
-  get urls(): string[] {
-    return [...this.nodes.values()].map((n) => n.url);
-  }
-
-  async startNode(id: number): Promise<RunningNode> {
-    const config = this.configs.get(id);
-    if (config === undefined) throw new Error(`no node ${id}`);
-    const node = await startNode(config);
-    this.nodes.set(id, node);
-    return node;
-  }
-
-  async stopNode(id: number): Promise<void> {
-    const node = this.nodes.get(id);
-    this.nodes.delete(id);
-    await node?.stop();
-  }
-
-  async stop(): Promise<void> {
-    const all = [...this.connections.values()];
-    this.connections.clear();
-    await Promise.all(all.map((p) => p.then((c) => c.close(), () => undefined)));
-    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
-    this.nodes.clear();
-    await Promise.all(this.dirs.map((d) => rm(d, { recursive: true, force: true })));
-  }
-
-  private async connection(url: string): Promise<Connection> {
-    const existing = this.connections.get(url);
-    if (existing !== undefined) {
-      const c = await existing.catch(() => undefined);
-      if (c?.isOpen === true) return c;
-    }
-    const opening = openConnection({ url, clientId: 'consumer-test-support', connectTimeoutMs: 3000 });
-    this.connections.set(url, opening);
-    opening.catch(() => this.connections.delete(url));
-    return opening;
   }
 
   private async requestAny<T>(fn: (c: Connection) => Promise<T>): Promise<T> {
@@ -96,17 +50,8 @@ export class ConsumerTestCluster {
     throw last instanceof Error ? last : new Error('no node answered');
   }
 
-  metadata(topics?: string[]): Promise<MetadataResponse> {
+  override metadata(topics?: string[]): Promise<MetadataResponse> {
     return this.requestAny((c) => c.request('metadata', topics === undefined ? {} : { topics }, { timeoutMs: 3000 }));
-  }
-
-  /** Waits for an elected controller and the given brokers unfenced, as some live node sees it. */
-  ready(brokers: readonly number[]): Promise<MetadataResponse> {
-    return waitFor(`controller and unfenced brokers ${brokers.join(',')}`, 30_000, async () => {
-      const m = await this.metadata([]);
-      const unfenced = m.brokers.filter((b) => !b.fenced).map((b) => b.id);
-      return m.controllerId !== -1 && this.nodes.has(m.controllerId) && brokers.every((b) => unfenced.includes(b)) ? m : undefined;
-    });
   }
 
   async createTopic(name: string, partitions: number, replicationFactor: number, configs?: Record<string, string>): Promise<TopicMetadata> {
