@@ -15,26 +15,10 @@
  * Browser-safe.
  */
 import { SkeinError, toSkeinError } from './errors.js';
-import type { GroupErrorCode } from './group-wire.js';
+import { GroupError, type GroupErrorCode } from '../groups/errors.js';
 
-/** Each group code: retriable or not, and its default text. */
-export const GroupErrorCodes = {
-  COORDINATOR_NOT_AVAILABLE: { retriable: true, text: 'the group coordinator is not available right now' },
-  NOT_COORDINATOR: { retriable: true, text: 'this broker is not the group coordinator' },
-  COORDINATOR_LOAD_IN_PROGRESS: { retriable: true, text: 'the group coordinator is loading the group' },
-  UNKNOWN_MEMBER_ID: { retriable: false, text: 'the coordinator does not know this member' },
-  FENCED_MEMBER_EPOCH: { retriable: false, text: 'the member epoch is fenced' },
-  // Not retriable as such: the commit must heartbeat first (group-commits.ts does).
-  STALE_MEMBER_EPOCH: { retriable: false, text: 'the member epoch is stale' },
-  UNRELEASED_INSTANCE_ID: { retriable: false, text: 'another member uses this group instance id' },
-  INVALID_GROUP_ID: { retriable: false, text: 'invalid group id' },
-  GROUP_ID_NOT_FOUND: { retriable: false, text: 'no such group' },
-  NON_EMPTY_GROUP: { retriable: false, text: 'the group has members' },
-  INVALID_REQUEST: { retriable: false, text: 'invalid request' },
-  UNKNOWN_TOPIC_OR_PARTITION: { retriable: false, text: 'unknown topic or partition' },
-  OFFSET_METADATA_TOO_LARGE: { retriable: false, text: 'offset metadata too large' },
-  REQUEST_TIMED_OUT: { retriable: true, text: 'the request timed out' },
-} as const satisfies Record<GroupErrorCode, { readonly retriable: boolean; readonly text: string }>;
+/** Each group code: retriable or not, and its default text — the coordinator's own table. */
+export const GroupErrorCodes = GroupError;
 
 type Ctor<C extends string> = new (message?: string, options?: { readonly cause?: unknown }) => SkeinError & { readonly code: C };
 
