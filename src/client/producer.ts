@@ -11,8 +11,9 @@
  * - A retriable failure (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, FENCED/UNKNOWN_LEADER_EPOCH,
  *   NOT_ENOUGH_REPLICAS, timeouts, a lost connection...) puts the batch on the partition's retry list;
  *   metadata is refetched where leadership may have moved. Retries go out in order, one at a time,
- *   once nothing else of the partition is in flight, after an exponential backoff with jitter; new
- *   batches wait behind them. This keeps per-partition order with several requests in flight.
+ *   once nothing else of the partition is in flight, after an exponential backoff with jitter (held
+ *   at its first step when the leader moved: the retry refetches metadata anyway); new batches wait
+ *   behind them. This keeps per-partition order with several requests in flight.
  * - Idempotence (default): one producer id per producer (init-producer-id at connect), sequences per
  *   partition. The broker answers a resent batch it already has with the original offsets, so a retry
  *   never duplicates. OUT_OF_ORDER_SEQUENCE for a batch behind an earlier unacknowledged one is the
@@ -538,10 +539,14 @@ export class Producer {
       if (batch.identity !== undefined && batch.identity === q.identity) q.reset ??= 'gap';
       return;
     }
-    if (REFRESH_CODES.has(error.code) || error instanceof ConnectionError) this.cluster.invalidate(q.topic);
+    const leaderMoved = REFRESH_CODES.has(error.code) || error instanceof ConnectionError;
+    if (leaderMoved) this.cluster.invalidate(q.topic);
     const now = this.cluster.clock.nowMs();
     if (now - batch.createdAtMs >= this.options.deliveryTimeoutMs || batch.attempts > this.options.retry.retries) return this.expire(q, batch, error);
-    batch.retryAtMs = now + backoffMs(this.options.retry, batch.attempts - 1, this.cluster.random);
+    // After the leader moved, every retry refetches metadata first and a new leader is usually a
+    // second away: the backoff stays at its first step instead of growing (as Kafka's producer did
+    // before KIP-580), so the batch goes out soon after the new leader is known.
+    batch.retryAtMs = now + backoffMs(this.options.retry, leaderMoved ? 0 : batch.attempts - 1, this.cluster.random);
     this.log('%s-%d: retrying a batch of %d (attempt %d) after %s', q.topic, q.partition, batch.recordCount, batch.attempts, error.code);
     this.counters.retries++;
     q.addRetry(batch);

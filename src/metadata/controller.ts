@@ -15,6 +15,13 @@
  * (topic ids, placement) from the injected Random. Heartbeats are not records: the last heartbeat of
  * each broker lives in memory and restarts at "now" when a controller activates.
  *
+ * Failure detection: a broker is fenced when no heartbeat came for `sessionTimeoutMs`, or — much
+ * sooner — when the optional `brokerConnected` port has said for `disconnectedSessionTimeoutMs` that
+ * the node has no open connection with it and no heartbeat came since. A crashed process's sockets
+ * close at once, so a crash is detected in about a second; a paused or partitioned broker keeps its
+ * connections and is fenced by the session timeout. Fencing early is always safe (the broker just
+ * loses its leaderships and ISR places until it heartbeats again); it only costs availability.
+ *
  * Leader election rules: a new leader comes from the ISR, never from outside it unless the topic sets
  * `unclean.leader.election.enable=true`; with no eligible replica the partition goes offline
  * (leader -1) and keeps its last ISR member, so that no acknowledged data is given up.
@@ -47,6 +54,13 @@ export interface ControllerOptions {
   readonly logger: Logger;
   /** A broker that has not sent a heartbeat for this long is fenced. Default 9000 ms (Kafka's). */
   readonly sessionTimeoutMs?: number;
+  /**
+   * Whether this node has an open connection with the broker now (the node's own broker: always).
+   * Without it (the simulator) only the session timeout fences.
+   */
+  readonly brokerConnected?: (brokerId: number) => boolean;
+  /** A broker without a connection and without a heartbeat for this long is fenced. Default 1000 ms. */
+  readonly disconnectedSessionTimeoutMs?: number;
   /** How often leadership moves back to preferred replicas. Default 300,000 ms (Kafka's). */
   readonly leaderImbalanceCheckIntervalMs?: number;
   readonly defaultPartitions?: number;
@@ -65,6 +79,8 @@ interface BrokerSession {
   heardFrom: boolean;
   /** The broker may be unfenced once its applied metadata offset reaches this. */
   catchUpOffset: number;
+  /** When `brokerConnected` was first seen false since the last heartbeat (undefined: connected). */
+  disconnectedSinceMs: number | undefined;
 }
 
 interface Active {
@@ -111,7 +127,7 @@ export class QuorumController {
     this.activationOffset = undefined;
     const now = this.options.clock.nowMs();
     const sessions = new Map<number, BrokerSession>();
-    for (const b of committed.brokers()) sessions.set(b.id, { lastHeartbeatMs: now, heardFrom: false, catchUpOffset: committed.offset });
+    for (const b of committed.brokers()) sessions.set(b.id, { lastHeartbeatMs: now, heardFrom: false, catchUpOffset: committed.offset, disconnectedSinceMs: undefined });
     this.active = { working: committed.clone(), sessions, lastImbalanceCheckMs: now };
     this.options.logger('n%d controller active at offset %d', this.options.nodeId, committed.offset);
   }
@@ -158,8 +174,9 @@ export class QuorumController {
     for (const b of a.working.brokers()) {
       if (b.fenced) continue;
       const s = this.session(b.id);
-      if (now - s.lastHeartbeatMs > this.sessionTimeoutMs) {
-        this.options.logger('n%d fencing broker %d: no heartbeat for %d ms', this.options.nodeId, b.id, now - s.lastHeartbeatMs);
+      const why = this.sessionExpiry(s, b.id, now);
+      if (why !== undefined) {
+        this.options.logger('n%d fencing broker %d: %s', this.options.nodeId, b.id, why);
         // Back only once it has applied the metadata log up to its own fencing (and all before it).
         s.catchUpOffset = Number.MAX_SAFE_INTEGER;
         void this.write(
@@ -174,6 +191,23 @@ export class QuorumController {
       a.lastImbalanceCheckMs = now;
       void this.write((img) => ({ records: this.preferredLeaderRecords(img), result: undefined }));
     }
+  }
+
+  /** Why the broker's session is over, or undefined while it lives. */
+  private sessionExpiry(s: BrokerSession, brokerId: number, now: number): string | undefined {
+    const silentMs = now - s.lastHeartbeatMs;
+    if (silentMs > this.sessionTimeoutMs) return `no heartbeat for ${Math.round(silentMs)} ms`;
+    const connected = this.options.brokerConnected;
+    if (connected === undefined) return undefined;
+    if (connected(brokerId)) {
+      s.disconnectedSinceMs = undefined;
+      return undefined;
+    }
+    // Counted from the first tick that sees no connection: a new controller's first tick gives every
+    // broker this long to find it (voters and metadata observers connect to the Raft leader anyway).
+    s.disconnectedSinceMs ??= now;
+    const goneMs = now - s.disconnectedSinceMs;
+    return goneMs > (this.options.disconnectedSessionTimeoutMs ?? 1000) ? `no connection for ${Math.round(goneMs)} ms and no heartbeat since` : undefined;
   }
 
   // ---- The write path -----------------------------------------------------------------------------
@@ -215,7 +249,7 @@ export class QuorumController {
     const a = this.active;
     let s = a?.sessions.get(brokerId);
     if (s === undefined) {
-      s = { lastHeartbeatMs: this.options.clock.nowMs(), heardFrom: false, catchUpOffset: Number.MAX_SAFE_INTEGER };
+      s = { lastHeartbeatMs: this.options.clock.nowMs(), heardFrom: false, catchUpOffset: Number.MAX_SAFE_INTEGER, disconnectedSinceMs: undefined };
       a?.sessions.set(brokerId, s);
     }
     return s;
@@ -246,6 +280,7 @@ export class QuorumController {
     const brokerEpoch = img.nextBrokerEpoch;
     session.lastHeartbeatMs = this.options.clock.nowMs();
     session.heardFrom = true;
+    session.disconnectedSinceMs = undefined;
     session.catchUpOffset = Number.MAX_SAFE_INTEGER; // set to the record's offset on commit
     return {
       records: [...fenceOld, { type: 'register-broker', brokerId: req.brokerId, incarnationId: req.incarnationId, brokerEpoch, endpoints: req.endpoints, rack: req.rack }],
@@ -262,6 +297,7 @@ export class QuorumController {
     const session = this.session(req.brokerId);
     session.lastHeartbeatMs = this.options.clock.nowMs();
     session.heardFrom = true;
+    session.disconnectedSinceMs = undefined;
     const answer = (img: MetadataImage): rpc.BrokerHeartbeatResponse => {
       const now = img.broker(req.brokerId);
       const leads = now !== undefined && this.partitionsLedBy(img, req.brokerId).length > 0;

@@ -14,7 +14,8 @@
  *     "clusterId": "...",                            // optional; generated on first start otherwise
  *     "flush": "always",                             // optional; the cluster default of topic config `flush`
  *     "tickMs": 100, "electionTimeoutTicks": 10,     // Raft timing
- *     "sessionTimeoutMs": 9000, "heartbeatIntervalMs": 2000, "replicaLagTimeMaxMs": 30000,
+ *     "sessionTimeoutMs": 9000, "heartbeatIntervalMs": 500, "replicaLagTimeMaxMs": 30000,
+ *     "disconnectedSessionTimeoutMs": 1000,          // fence a broker with no connection this soon
  *     "controlledShutdownTimeoutMs": 30000,
  *     "topicDefaults": { "retention.ms": "604800000", "min.insync.replicas": "2" }
  *   }
@@ -54,6 +55,8 @@ export interface NodeConfig {
   readonly electionTimeoutTicks: number;
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
+  /** The controller fences a broker it has had no connection with (and no heartbeat from) this long. */
+  readonly disconnectedSessionTimeoutMs: number;
   readonly replicaLagTimeMaxMs: number;
   /** How long a stop waits for the controller to move leadership away before stopping anyway. */
   readonly controlledShutdownTimeoutMs: number;
@@ -78,7 +81,8 @@ export const NODE_CONFIG_DEFAULTS = {
   tickMs: 100,
   electionTimeoutTicks: 10,
   sessionTimeoutMs: 9000,
-  heartbeatIntervalMs: 2000,
+  heartbeatIntervalMs: 500,
+  disconnectedSessionTimeoutMs: 1000,
   replicaLagTimeMaxMs: 30_000,
   controlledShutdownTimeoutMs: 30_000,
 } as const;
@@ -96,6 +100,7 @@ const KNOWN_FIELDS = new Set([
   'electionTimeoutTicks',
   'sessionTimeoutMs',
   'heartbeatIntervalMs',
+  'disconnectedSessionTimeoutMs',
   'replicaLagTimeMaxMs',
   'controlledShutdownTimeoutMs',
   'topicDefaults',
@@ -207,6 +212,13 @@ export function parseNodeConfig(json: unknown, options: ParseOptions = {}): Node
   if (heartbeatIntervalMs >= sessionTimeoutMs) {
     throw new NodeConfigError('heartbeatIntervalMs', `must be below sessionTimeoutMs (${sessionTimeoutMs}), got ${heartbeatIntervalMs}`);
   }
+  const disconnectedSessionTimeoutMs = optInt(doc, 'disconnectedSessionTimeoutMs', NODE_CONFIG_DEFAULTS.disconnectedSessionTimeoutMs, 1, INT32_MAX);
+  if (disconnectedSessionTimeoutMs <= heartbeatIntervalMs || disconnectedSessionTimeoutMs > sessionTimeoutMs) {
+    throw new NodeConfigError(
+      'disconnectedSessionTimeoutMs',
+      `must be above heartbeatIntervalMs (${heartbeatIntervalMs}) and at most sessionTimeoutMs (${sessionTimeoutMs}), got ${disconnectedSessionTimeoutMs}`,
+    );
+  }
   const replicaLagTimeMaxMs = optInt(doc, 'replicaLagTimeMaxMs', NODE_CONFIG_DEFAULTS.replicaLagTimeMaxMs, 1, INT32_MAX);
 
   const controlledShutdownTimeoutMs = optInt(doc, 'controlledShutdownTimeoutMs', NODE_CONFIG_DEFAULTS.controlledShutdownTimeoutMs, 0, INT32_MAX);
@@ -238,7 +250,7 @@ export function parseNodeConfig(json: unknown, options: ParseOptions = {}): Node
   if (typeof rackRaw !== 'string') throw new NodeConfigError('rack', `must be a string, got ${JSON.stringify(rackRaw)}`);
   const rack = rackRaw;
 
-  return { nodeId, roles, voters, listen, advertisedUrl, dataDir, clusterId, tickMs, electionTimeoutTicks, sessionTimeoutMs, heartbeatIntervalMs, replicaLagTimeMaxMs, controlledShutdownTimeoutMs, topicDefaults, rack };
+  return { nodeId, roles, voters, listen, advertisedUrl, dataDir, clusterId, tickMs, electionTimeoutTicks, sessionTimeoutMs, heartbeatIntervalMs, disconnectedSessionTimeoutMs, replicaLagTimeMaxMs, controlledShutdownTimeoutMs, topicDefaults, rack };
 }
 
 /** Reads and parses a config file; relative paths inside resolve against the file's directory. */

@@ -319,7 +319,12 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       endpoints: [{ name: CLIENT_ENDPOINT, url }],
       rack: config.rack,
       raft: { tickMs: config.tickMs, electionTimeoutTicks: config.electionTimeoutTicks },
-      controller: { sessionTimeoutMs: config.sessionTimeoutMs },
+      controller: {
+        sessionTimeoutMs: config.sessionTimeoutMs,
+        disconnectedSessionTimeoutMs: config.disconnectedSessionTimeoutMs,
+        // A peer's requests and Raft messages arrive on connections it opened to this node.
+        brokerConnected: (brokerId) => brokerId === id || [...server.connections].some((c) => c.peer?.nodeId === brokerId),
+      },
       broker: { heartbeatIntervalMs: config.heartbeatIntervalMs, controlledShutdownTimeoutMs: config.controlledShutdownTimeoutMs },
       ...(overrides.controllerTickMs !== undefined ? { controllerTickMs: overrides.controllerTickMs } : {}),
       onFatal,

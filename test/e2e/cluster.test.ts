@@ -3,12 +3,15 @@
  * sockets and real disks:
  * - 10,000 records produced with acks=all by an idempotent producer while the leader of a partition
  *   is killed with kill -9 and later restarted by hand; every acknowledged record is read back exactly
- *   once, in order per partition, and the restarted node rejoins every ISR.
+ *   once, in order per partition, and the restarted node rejoins every ISR. The controller fences the
+ *   killed node because its connections closed, not because its session timed out.
  * - The CLI as the README tour uses it: topic create / list / describe, produce from stdin, consume.
  *
  * Nothing asserts on timing; waits are bounded polls.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Skein } from '../../src/client/skein.js';
 import type { Admin } from '../../src/client/admin.js';
 import { ClusterProcesses, runSkein } from './cluster-processes.js';
@@ -19,7 +22,8 @@ describe('end to end: a 3-node cluster of real processes', function () {
   let cluster: ClusterProcesses;
 
   before(async () => {
-    cluster = await ClusterProcesses.start(3);
+    // The controllers' log says why a broker was fenced.
+    cluster = await ClusterProcesses.start({ nodes: 3, env: { DEBUG: 'skein:metadata:controller' } });
   });
 
   after(async () => {
@@ -68,6 +72,8 @@ describe('end to end: a 3-node cluster of real processes', function () {
       expect(restarted, 'the node was restarted mid-stream').to.not.equal(undefined);
       expect(failed, `sends that failed: ${failed.map(String).join('; ')}`).to.deep.equal([]);
       expect(acknowledged.size).to.equal(TOTAL);
+      const logs = [1, 2, 3].map((id) => readFileSync(join(cluster.nodeDir(id), 'node.log'), 'utf8')).join('\n');
+      expect(logs, 'fenced for its closed connections').to.match(new RegExp(`fencing broker ${victim}: no connection for \\d+ ms`));
 
       // The restarted node catches up and rejoins every ISR.
       await waitFor(`node ${victim} back in every ISR`, 60_000, async () => {

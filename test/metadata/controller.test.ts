@@ -196,6 +196,74 @@ describe('quorum controller', () => {
   });
 
   describe('sessions and leader election', () => {
+    describe('a broker the node has no connection with', () => {
+      /** Three brokers; `down` holds the ids the node has no connection with. */
+      async function withConnections(): Promise<{ h: Harness; down: Set<number> }> {
+        const down = new Set<number>();
+        const h = await threeBrokers({ disconnectedSessionTimeoutMs: 1000, brokerConnected: (id) => !down.has(id) });
+        return { h, down };
+      }
+
+      it('is fenced once disconnected for longer than disconnectedSessionTimeoutMs, long before the session timeout', async () => {
+        const { h, down } = await withConnections();
+        await h.createTopic('orders', 3, 3);
+        down.add(2);
+        await h.tick(); // the disconnection is seen here
+        h.clock.advance(1000);
+        await h.tick();
+        expect(h.committed.broker(2)?.fenced, 'exactly the timeout is not past it').to.equal(false);
+        h.clock.advance(1);
+        await h.tick();
+        expect(h.committed.broker(2)?.fenced).to.equal(true);
+        expect(h.partitions('orders').every((p) => p.leader !== 2 && !p.isr.includes(2)), 'its leaderships and ISR places went').to.equal(true);
+        expect(h.logLines.some((l) => l.includes('no connection for 1001 ms'))).to.equal(true);
+      });
+
+      it('a heartbeat or a reconnection within the timeout restarts the count', async () => {
+        const { h, down } = await withConnections();
+        down.add(2);
+        await h.tick();
+        h.clock.advance(800);
+        await h.heartbeat(2); // arrived just before its connection closed again
+        await h.tick();
+        h.clock.advance(800);
+        await h.tick();
+        expect(h.committed.broker(2)?.fenced, '800 ms since the heartbeat, though 1600 ms since the disconnection began').to.equal(false);
+        down.delete(2);
+        await h.tick();
+        down.add(2);
+        await h.tick();
+        h.clock.advance(900);
+        await h.tick();
+        expect(h.committed.broker(2)?.fenced, 'the reconnection restarted the count').to.equal(false);
+      });
+
+      it('a connected broker that stops heartbeating still has the whole session timeout', async () => {
+        const { h } = await withConnections();
+        h.clock.advance(9000);
+        await h.heartbeatAll([2]);
+        await h.tick();
+        expect(h.committed.broker(2)?.fenced).to.equal(false);
+      });
+
+      it('a newly active controller counts from its first tick, so a broker that died with the old controller goes soon', async () => {
+        const { h } = await withConnections();
+        await h.createTopic('orders', 3, 3);
+        h.controller.resigned();
+        const down = new Set([1]); // the old controller's node died with it
+        const h2 = new Harness({ disconnectedSessionTimeoutMs: 1000, brokerConnected: (id) => !down.has(id) }, h.committed);
+        h2.activate();
+        await h2.tick();
+        h2.clock.advance(1000);
+        await h2.tick();
+        expect(h2.committed.broker(1)?.fenced, 'the timeout exactly is not past it').to.equal(false);
+        h2.clock.advance(1);
+        await h2.tick();
+        expect(h2.committed.broker(1)?.fenced).to.equal(true);
+        expect(h2.committed.brokers().filter((b) => b.fenced).map((b) => b.id), 'the connected ones stay').to.deep.equal([1]);
+      });
+    });
+
     it('a session timeout fences the broker and moves each of its leaderships to the next ISR member, bumping the leader epoch', async () => {
       const h = await threeBrokers();
       await h.createTopic('orders', 6, 3);

@@ -50,6 +50,7 @@ describe('node config', () => {
     expect(c.tickMs).to.equal(100);
     expect(c.topicDefaults).to.deep.equal({ 'retention.ms': '1000', flush: 'os' });
     expect(c.clusterId).to.equal(undefined);
+    expect([c.sessionTimeoutMs, c.heartbeatIntervalMs, c.disconnectedSessionTimeoutMs]).to.deep.equal([9000, 500, 1000]);
   });
 
   it('names the bad field', () => {
@@ -64,6 +65,8 @@ describe('node config', () => {
     expectConfigError(() => parseNodeConfig({ ...BASE, topicDefaults: { 'min.insync.replicas': '0' } }), 'topicDefaults.min.insync.replicas');
     expectConfigError(() => parseNodeConfig({ ...BASE, tikMs: 5 }), 'tikMs');
     expectConfigError(() => parseNodeConfig({ ...BASE, clusterId: 'a b' }), 'clusterId');
+    expectConfigError(() => parseNodeConfig({ ...BASE, disconnectedSessionTimeoutMs: 500 }), 'disconnectedSessionTimeoutMs'); // not above the heartbeat
+    expectConfigError(() => parseNodeConfig({ ...BASE, disconnectedSessionTimeoutMs: 9001 }), 'disconnectedSessionTimeoutMs'); // above the session timeout
   });
 
   it('formats the data directory once and refuses another cluster id', async () => {
