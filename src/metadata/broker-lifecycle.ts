@@ -4,8 +4,11 @@
  * applied. The controller keeps it fenced until that offset has caught up, and fences it again when
  * heartbeats stop. `controlledShutdown()` asks the controller to move leadership away first.
  *
- * Requests go to the quorum leader the broker's metadata observer knows of, else to each voter in
- * turn; every request has a timeout, and every failure is retried after `retryBackoffMs`.
+ * Requests go to the voter that last answered as the active controller; failing that, to the quorum
+ * leader the broker's metadata observer knows of, else to each voter in turn. Every request has a
+ * timeout, and every failure is retried after `retryBackoffMs` — except NOT_CONTROLLER, which goes to
+ * the next voter at once until every voter has said it in a row (a restarted broker finds the active
+ * controller without waiting a backoff per wrong guess).
  *
  * States: registering -> fenced <-> running -> shutting-down -> stopped (any -> stopped on stop()).
  */
@@ -48,6 +51,10 @@ export class BrokerLifecycle {
   private stateValue: BrokerState = 'registering';
   private epoch = -1;
   private nextVoter = 0;
+  /** The voter whose controller answered the last request (0: none, or it has since failed). */
+  private lastController = 0;
+  /** NOT_CONTROLLER answers in a row. */
+  private notControllerStreak = 0;
   private cancelTimer: CancelTimer = () => {};
   private wantShutdown = false;
   private readonly shutdownWaiters: Array<() => void> = [];
@@ -109,8 +116,10 @@ export class BrokerLifecycle {
   }
 
   private target(): number {
+    if (this.lastController !== 0) return this.lastController;
     const hint = this.options.leaderHint();
-    if (hint !== 0 && this.options.voters.includes(hint)) return hint;
+    // After a NOT_CONTROLLER the hint may be what misled us: go round the voters instead.
+    if (this.notControllerStreak === 0 && hint !== 0 && this.options.voters.includes(hint)) return hint;
     const voters = this.options.voters;
     return voters[this.nextVoter++ % voters.length] as number;
   }
@@ -118,15 +127,19 @@ export class BrokerLifecycle {
   private retry(fn: () => Promise<void>, error: ErrorResult | string): void {
     const text = typeof error === 'string' ? error : `${error.error}: ${error.message}`;
     this.options.logger('broker %d: %s; retrying', this.options.brokerId, text);
-    if (typeof error !== 'string' && error.error === 'NOT_CONTROLLER') this.nextVoter++;
-    this.schedule(this.options.retryBackoffMs ?? 500, fn);
+    this.lastController = 0;
+    const notController = typeof error !== 'string' && error.error === 'NOT_CONTROLLER';
+    this.notControllerStreak = notController ? this.notControllerStreak + 1 : 0;
+    const askNextNow = notController && this.notControllerStreak % this.options.voters.length !== 0;
+    this.schedule(askNextNow ? 0 : (this.options.retryBackoffMs ?? 500), fn);
   }
 
   private async register(): Promise<void> {
     const o = this.options;
+    const to = this.target();
     let response;
     try {
-      response = await o.channel.request(this.target(), {
+      response = await o.channel.request(to, {
         kind: 'register-broker',
         brokerId: o.brokerId,
         incarnationId: o.incarnationId,
@@ -142,6 +155,8 @@ export class BrokerLifecycle {
       this.retry(() => this.register(), response);
       return;
     }
+    this.lastController = to;
+    this.notControllerStreak = 0;
     this.epoch = response.brokerEpoch;
     o.logger('broker %d: registered with epoch %d', o.brokerId, this.epoch);
     this.setState('fenced');
@@ -150,9 +165,10 @@ export class BrokerLifecycle {
 
   private async heartbeat(): Promise<void> {
     const o = this.options;
+    const to = this.target();
     let response;
     try {
-      response = await o.channel.request(this.target(), {
+      response = await o.channel.request(to, {
         kind: 'broker-heartbeat',
         brokerId: o.brokerId,
         brokerEpoch: this.epoch,
@@ -173,6 +189,8 @@ export class BrokerLifecycle {
       }
       return;
     }
+    this.lastController = to;
+    this.notControllerStreak = 0;
     if (response.shouldShutdown) {
       this.setState('stopped');
       this.releaseShutdownWaiters();

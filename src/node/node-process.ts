@@ -288,7 +288,9 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       clusterId,
       tickMs: config.tickMs,
       onIncoming: (peerId, connection) => {
-        if (peerId > 0) incoming.set(peerId, connection);
+        if (peerId <= 0 || incoming.get(peerId) === connection) return;
+        incoming.set(peerId, connection);
+        transport.peerAlive(peerId); // a restarted peer is reached at once, not after our backoff
       },
       forwardToController: async (request) => {
         const target = controllerTarget();

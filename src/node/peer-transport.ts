@@ -14,8 +14,9 @@
  *   backoff, requests reject at once with CONNECTION_CLOSED (the callers have their own retry loops);
  *   nothing waits unboundedly: a waiting request also fails when the connection attempt fails.
  * - Backoff: attempt n (n >= 1 failures) waits min(maxMs, initialMs * 2^(n-1)) scaled by a factor
- *   in [0.5, 1) drawn from `random`; a successful handshake resets it. Reconnection is lazy: only when
- *   something is to be sent (a quiet peer is not polled).
+ *   in [0.5, 1) drawn from `random`; a successful handshake resets it, and so does `peerAlive` (the
+ *   peer just connected to us: it is back, so waiting out the backoff would only delay it). Reconnection
+ *   is lazy: only when something is to be sent (a quiet peer is not polled).
  * - Every promise settles: `close()` rejects waiters with CONNECTION_CLOSED and closes connections;
  *   after it, sends are dropped and requests reject.
  * - Peer addresses come from `resolveUrl` at each attempt (configured voters, or brokers' endpoints
@@ -96,6 +97,17 @@ export class PeerTransport {
     }
     peer.raftQueue.push(message);
     this.connect(peer);
+  }
+
+  /** Node `id` opened a connection to this node: a backoff towards it ends now. */
+  peerAlive(id: number): void {
+    const peer = this.peers.get(id);
+    if (this.closed || peer === undefined || peer.cancelBackoff === undefined) return;
+    peer.cancelBackoff();
+    peer.cancelBackoff = undefined;
+    peer.backoffUntilMs = 0;
+    peer.failures = 0;
+    if (peer.raftQueue.length > 0) this.connect(peer);
   }
 
   /** One request to node `to`; rejects with a NetError on any network failure or timeout. */

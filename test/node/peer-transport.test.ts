@@ -83,6 +83,22 @@ describe('PeerTransport', () => {
     expect((await rejection(t.request(9, 'metadata', {}))).message).to.contain('no address');
   });
 
+  it('peerAlive ends the backoff towards a peer that came back', async () => {
+    const down = await server(2, 'c1');
+    const url = down.url;
+    const port = Number(new URL(url).port);
+    await down.close();
+    servers.length = 0;
+    const t = transport({ 2: url });
+    await rejection(t.request(2, 'metadata', {}));
+    const back = await NetServer.listen({ nodeId: 2, clusterId: 'c1', port });
+    back.handle('metadata', async () => ({ clusterId: 'c1', controllerId: 2, brokers: [], topics: [] }));
+    servers.push(back);
+    expect((await rejection(t.request(2, 'metadata', {}))).message, 'still backing off (2 s)').to.contain('next attempt');
+    t.peerAlive(2);
+    expect((await t.request(2, 'metadata', {})).controllerId).to.equal(2);
+  });
+
   it('rejects everything after close', async () => {
     const s2 = await server(2, 'c1');
     const t = transport({ 2: s2.url });
