@@ -79,33 +79,34 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : typeof value;
 }
 
-function toBytes(value: unknown, what: string): Uint8Array | null {
+function toBytes(value: unknown, where: () => string, what: string): Uint8Array | null {
   if (value === null) return null;
   if (typeof value === 'string') return encoder.encode(value);
   if (value instanceof Uint8Array) return value;
-  throw new InvalidArgumentError(`${what} must be a string, a Uint8Array or null, got ${describe(value)}`);
+  throw new InvalidArgumentError(`${where()}: ${what} must be a string, a Uint8Array or null, got ${describe(value)}`);
 }
 
 /** Validates one message of `topic` and converts it; `defaultTimestampMs` stamps messages without one. */
 export function prepareMessage(topic: string, message: unknown, index: number, defaultTimestampMs: number): PreparedRecord {
-  const where = `message ${index} for topic ${JSON.stringify(topic)}`;
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new InvalidArgumentError(`${where} must be an object, got ${describe(message)}`);
+  // Built only for an error message: this runs once per record.
+  const where = (): string => `message ${index} for topic ${JSON.stringify(topic)}`;
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new InvalidArgumentError(`${where()} must be an object, got ${describe(message)}`);
   const m = message as Partial<Message>;
-  if (m.value === undefined) throw new InvalidArgumentError(`invalid ${where}: it has no value (use null for a tombstone)`);
-  if (m.value === null && (m.key === undefined || m.key === null)) throw new InvalidArgumentError(`invalid ${where}: it has neither a key nor a value`);
-  const keyBytes = m.key === undefined ? null : toBytes(m.key, `${where}: key`);
-  const valueBytes = toBytes(m.value, `${where}: value`);
+  if (m.value === undefined) throw new InvalidArgumentError(`invalid ${where()}: it has no value (use null for a tombstone)`);
+  if (m.value === null && (m.key === undefined || m.key === null)) throw new InvalidArgumentError(`invalid ${where()}: it has neither a key nor a value`);
+  const keyBytes = m.key === undefined ? null : toBytes(m.key, where, 'key');
+  const valueBytes = toBytes(m.value, where, 'value');
 
   let partition: number | undefined;
   if (m.partition !== undefined && m.partition !== null) {
-    if (!(Number.isSafeInteger(m.partition) && m.partition >= 0)) throw new InvalidArgumentError(`${where}: partition must be a non-negative integer, got ${String(m.partition)}`);
+    if (!(Number.isSafeInteger(m.partition) && m.partition >= 0)) throw new InvalidArgumentError(`${where()}: partition must be a non-negative integer, got ${String(m.partition)}`);
     partition = m.partition;
   }
 
   let timestamp = defaultTimestampMs;
   if (m.timestamp !== undefined && m.timestamp !== null) {
     const t = typeof m.timestamp === 'string' && /^[0-9]+$/.test(m.timestamp) ? Number(m.timestamp) : m.timestamp;
-    if (!(typeof t === 'number' && Number.isSafeInteger(t) && t >= 0)) throw new InvalidArgumentError(`${where}: timestamp must be ms since the epoch (a non-negative integer), got ${describe(m.timestamp)}`);
+    if (!(typeof t === 'number' && Number.isSafeInteger(t) && t >= 0)) throw new InvalidArgumentError(`${where()}: timestamp must be ms since the epoch (a non-negative integer), got ${describe(m.timestamp)}`);
     timestamp = t;
   }
 
@@ -113,14 +114,14 @@ export function prepareMessage(topic: string, message: unknown, index: number, d
   let headers: { key: string; value: Uint8Array | null }[] | undefined;
   if (m.headers !== undefined && m.headers !== null) {
     if (typeof m.headers !== 'object' || Array.isArray(m.headers) || m.headers instanceof Uint8Array) {
-      throw new InvalidArgumentError(`${where}: headers must be an object of header values, got ${describe(m.headers)}`);
+      throw new InvalidArgumentError(`${where()}: headers must be an object of header values, got ${describe(m.headers)}`);
     }
     headers = [];
     for (const [key, raw] of Object.entries(m.headers)) {
       if (raw === undefined) continue;
       const values = Array.isArray(raw) ? (raw as readonly unknown[]) : [raw];
       for (const v of values) {
-        const value = toBytes(v, `${where}: header ${JSON.stringify(key)}`);
+        const value = toBytes(v, where, `header ${JSON.stringify(key)}`);
         headers.push({ key, value });
         // A UTF-16 unit is at most 3 UTF-8 bytes: a bound, not the exact size.
         sizeBytes += HEADER_OVERHEAD_BYTES + key.length * 3 + (value?.length ?? 0);

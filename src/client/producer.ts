@@ -108,7 +108,10 @@ export class Producer {
   readonly options: ResolvedProducerOptions;
   private readonly log: Logger;
   private readonly partitioner: StickyPartitioner;
-  private readonly queues = new Map<string, PartitionQueue>();
+  /** Every partition queue, in creation order (the order drain visits them). */
+  private readonly queues: PartitionQueue[] = [];
+  /** topic -> partition -> its queue: found per record without building a key. */
+  private readonly queuesByTopic = new Map<string, PartitionQueue[]>();
   /** The latest metadata seen per topic (for the sticky partitioner's choices while draining). */
   private readonly topicInfos = new Map<string, TopicInfo>();
   private readonly outstanding = new Set<ProducerBatch>();
@@ -366,11 +369,16 @@ export class Producer {
   }
 
   private queue(topic: string, partition: number): PartitionQueue {
-    const key = `${topic}\u0000${partition}`;
-    let q = this.queues.get(key);
+    let byPartition = this.queuesByTopic.get(topic);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.queuesByTopic.set(topic, byPartition);
+    }
+    let q = byPartition[partition];
     if (q === undefined) {
       q = new PartitionQueue(topic, partition);
-      this.queues.set(key, q);
+      byPartition[partition] = q;
+      this.queues.push(q);
     }
     return q;
   }
@@ -410,7 +418,7 @@ export class Producer {
   private drain(): void {
     if (this.state === 'disconnected') return;
     const now = this.cluster.clock.nowMs();
-    for (const q of this.queues.values()) {
+    for (const q of this.queues) {
       this.expireQueued(q, now);
       if (q.reset !== undefined) {
         if (q.inflight.length === 0 && !q.resetting) void this.resetSequences(q);
@@ -604,7 +612,7 @@ export class Producer {
 
   /** Fails every batch not in flight (in-flight ones fail as they come back). */
   private failAll(error: SkeinError): void {
-    for (const q of this.queues.values()) {
+    for (const q of this.queues) {
       for (const batch of q.queue.splice(0)) this.failBatch(batch, error);
       for (const batch of q.retry.splice(0)) this.failBatch(batch, error);
     }
@@ -638,7 +646,7 @@ export class Producer {
     if (this.state === 'disconnected') return;
     const now = this.cluster.clock.nowMs();
     let due = Number.POSITIVE_INFINITY;
-    for (const q of this.queues.values()) {
+    for (const q of this.queues) {
       if (q.reset !== undefined) {
         // Due now once nothing is in flight; resetSequences drains again when done.
         if (q.inflight.length === 0 && !q.resetting) due = now;

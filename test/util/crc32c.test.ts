@@ -1,9 +1,10 @@
 /**
- * CRC-32C: the standard check values, agreement with a bit-at-a-time reference on every length and
- * alignment that exercises the slice-by-8 loop and its tail, and incremental use.
+ * CRC-32C, both implementations (the hardware one Node.js uses, the portable one browsers use): the
+ * standard check values, agreement with a bit-at-a-time reference on every length and alignment that
+ * exercises the slice-by-8 loop and its tail, and incremental use.
  */
 import { expect } from 'chai';
-import { crc32c } from '../../src/util/crc32c.js';
+import { CRC32C_IMPLEMENTATION, crc32c as crc32cInUse, crc32cPortable } from '../../src/util/crc32c.js';
 
 /** The textbook bit-at-a-time CRC-32C, as the oracle. */
 function referenceCrc32c(data: Uint8Array): number {
@@ -27,7 +28,15 @@ function pseudoRandomBytes(length: number, seed: number): Uint8Array {
   return bytes;
 }
 
-describe('crc32c', () => {
+it('Node.js uses the hardware CRC-32C (@node-rs/crc32 is a dependency)', () => {
+  expect(CRC32C_IMPLEMENTATION).to.equal('hardware');
+});
+
+for (const [name, crc32c] of [
+  [`crc32c (${CRC32C_IMPLEMENTATION})`, crc32cInUse],
+  ['crc32cPortable', crc32cPortable],
+] as const) {
+describe(name, () => {
   it('matches the standard check values', () => {
     expect(crc32c(new TextEncoder().encode('123456789'))).to.equal(0xe3069283);
     expect(crc32c(new Uint8Array(32))).to.equal(0x8a9136aa);
@@ -76,3 +85,4 @@ describe('crc32c', () => {
     }
   });
 });
+}
