@@ -94,6 +94,11 @@ export class DataChecker {
     }
   }
 
+  /** A replica's final log could not be read to its end (a read error, or no progress): damage left in a converged replica. */
+  unreadableReplica(partition: string, replica: string, why: string): void {
+    this.fail(`unreadable-replica: replica ${replica} of ${partition} cannot be read back after convergence: ${why}`);
+  }
+
   /** A consumer was served a record at or above the HW its fetch answer carried. */
   onReadAboveHighWatermark(consumer: string, partition: string, offset: number, highWatermark: number): void {
     this.fail(`precommitted-read: ${consumer} read ${partition} offset ${offset} at or above the HW ${highWatermark} of that answer`);

@@ -174,14 +174,6 @@ export async function runDataSeed(seed: number, options: SeedOptions = {}): Prom
     flips?.stop();
     const w = workload;
     await cluster.runFor(15_000, () => w.inFlight === 0);
-    if (flips !== undefined) {
-      // Bit rot in data nobody read since is found by a scrub; the damaged replicas then rebuild.
-      let scrubbed = false;
-      void Promise.all([...brokerIds].filter((id) => running(id) !== undefined).map((id) => replicaManagers.get(id)?.scrub())).then(() => (scrubbed = true));
-      await cluster.runFor(10_000, () => scrubbed);
-      cluster.trace.event('scrubbed after %d bit flips', flips.count());
-    }
-
     const converged = (): boolean => {
       if (!cluster.converged()) return false;
       const image = controllerImage();
@@ -199,9 +191,24 @@ export async function runDataSeed(seed: number, options: SeedOptions = {}): Prom
       }
       return true;
     };
-    if (!(await cluster.runFor(DATA_LIVENESS_BOUND_MS, converged))) {
-      violations.push(`liveness: the data plane did not converge within ${DATA_LIVENESS_BOUND_MS} ms of healing: ${cluster.describe()}; ${describePartitions(controllerImage()?.topicById(topicId)?.partitions, replicaManagers, topicId)}`);
-    } else {
+    const notConverged = (when: string): string =>
+      `liveness: the data plane did not converge within ${DATA_LIVENESS_BOUND_MS} ms ${when}: ${cluster.describe()}; ${describePartitions(controllerImage()?.topicById(topicId)?.partitions, replicaManagers, topicId)}`;
+    let settled = await cluster.runFor(DATA_LIVENESS_BOUND_MS, converged);
+    if (!settled) violations.push(notConverged('of healing'));
+    else if (flips !== undefined) {
+      // Bit rot in data nobody read since is found by a scrub; the damaged replicas then rebuild. The
+      // scrub waits for convergence: only then does every broker host every replica it is assigned
+      // (a broker restarted late opens its logs only once the metadata reaches it, and a scrub covers
+      // the replicas hosted when it runs), so no damaged copy escapes it (seed 900036).
+      let scrubbed: number | undefined;
+      void Promise.all([...brokerIds].map((id) => replicaManagers.get(id)?.scrub() ?? 0)).then((found) => (scrubbed = found.reduce((a, b) => a + b, 0)));
+      await cluster.runFor(10_000, () => scrubbed !== undefined);
+      cluster.trace.event('scrubbed after %d bit flips: %s damaged replicas found', flips.count(), scrubbed ?? 'unknown (the scrub did not finish)');
+      if (scrubbed === undefined) violations.push('liveness: the scrub did not finish within 10000 ms');
+      settled = scrubbed !== undefined && (await cluster.runFor(DATA_LIVENESS_BOUND_MS, converged));
+      if (scrubbed !== undefined && !settled) violations.push(notConverged('of the scrub'));
+    }
+    if (settled) {
       const t = controllerImage()?.topicById(topicId);
       const finalLogs = new Map<string, FinalRecord[]>();
       for (const p of t?.partitions.values() ?? []) {
@@ -209,7 +216,11 @@ export async function runDataSeed(seed: number, options: SeedOptions = {}): Prom
         for (const r of p.replicas) {
           const log = replicaManagers.get(r)?.replica(topicId, p.partition)?.log;
           if (log === undefined) continue;
-          logs.set(r, await readAll(log, cluster));
+          const read = await readAll(log, cluster);
+          // After convergence (and the scrub, with bit rot) every replica must read back whole: a
+          // read error here is damage still counted in the ISR.
+          if (read.error !== undefined) checker.unreadableReplica(`${p.partition}`, `n${r}`, read.error);
+          logs.set(r, read.records);
         }
         const leaderRecords = logs.get(p.leader) ?? [];
         const hw = replicaManagers.get(p.leader)?.replica(topicId, p.partition)?.log.highWatermark ?? 0;
@@ -310,25 +321,27 @@ function startBitRot(
   };
 }
 
-/** Every record of a replica's log, read through its public API. */
-async function readAll(log: { logStartOffset: number; logEndOffset: number; read: (offset: number, limits: { maxBytes: number; maxOffset: number }) => Promise<Uint8Array | { error: string }> }, cluster: RaftCluster): Promise<FinalRecord[]> {
+/** Every record of a replica's log, read through its public API, and why the read stopped short, if it did. */
+async function readAll(log: { logStartOffset: number; logEndOffset: number; read: (offset: number, limits: { maxBytes: number; maxOffset: number }) => Promise<Uint8Array | { error: string; message?: string }> }, cluster: RaftCluster): Promise<{ records: FinalRecord[]; error?: string }> {
   const out: FinalRecord[] = [];
   let offset = log.logStartOffset;
   while (offset < log.logEndOffset) {
-    let bytes: Uint8Array | { error: string } | undefined;
+    let bytes: Uint8Array | { error: string; message?: string } | undefined;
     void log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset }).then((b) => (bytes = b));
     await cluster.runFor(1000, () => bytes !== undefined);
-    if (bytes === undefined || 'error' in bytes || bytes.length === 0) break;
+    if (bytes === undefined) return { records: out, error: `the read at offset ${offset} did not finish` };
+    if ('error' in bytes) return { records: out, error: `the read at offset ${offset} failed: ${bytes.error}${bytes.message === undefined ? '' : ` (${bytes.message})`}` };
+    if (bytes.length === 0) return { records: out, error: `nothing readable at offset ${offset} below the log end ${log.logEndOffset}` };
     for (const { position } of iterateBatches(bytes)) {
       for (const r of decodeRecords(bytes, position)) {
         if (r.offset >= offset) out.push({ offset: r.offset, value: decoder.decode(r.value ?? new Uint8Array()) });
       }
     }
     const last = out[out.length - 1];
-    if (last === undefined || last.offset + 1 <= offset) break;
+    if (last === undefined || last.offset + 1 <= offset) return { records: out, error: `no record at or after offset ${offset} below the log end ${log.logEndOffset}` };
     offset = last.offset + 1;
   }
-  return out;
+  return { records: out };
 }
 
 function describePartitions(partitions: ReadonlyMap<number, { leader: number; isr: readonly number[]; replicas: readonly number[]; partition: number }> | undefined, managers: Map<NodeId, ReplicaManager>, topicId: string): string {

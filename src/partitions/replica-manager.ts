@@ -323,7 +323,11 @@ export class ReplicaManager {
     return bound;
   }
 
-  /** Scrubs every hosted replica (see PartitionReplica.scrub); resolves with the number found damaged. */
+  /**
+   * Scrubs every hosted replica (see PartitionReplica.scrub); resolves with the number found damaged.
+   * Only the replicas hosted when it starts: a broker opens a replica's log when the metadata names it
+   * a replica, so a scrub just after a restart, before that metadata arrives, covers nothing.
+   */
   async scrub(): Promise<number> {
     let damaged = 0;
     for (const h of [...this.hosted.values()]) if (!(await h.replica.scrub())) damaged++;
