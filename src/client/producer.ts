@@ -580,8 +580,11 @@ export class Producer {
       q.reset = undefined;
       const waiting = q.retry.splice(0);
       for (const batch of waiting) {
-        if (reason === 'unknown') {
-          this.failBatch(batch, new DeliveryTimeoutError(`${batch.recordCount} record(s) for ${q.topic}-${q.partition} failed: an earlier batch expired with an unknown outcome, and resending this one could write it twice`, false, { cause: batch.lastError }));
+        // A batch sent before may be in the log already (its answer lost, or it timed out): under a
+        // fresh producer id the broker could not recognise it, so resending could write it twice.
+        if (reason === 'unknown' || batch.attempts > 0) {
+          const why = reason === 'unknown' ? 'an earlier batch expired with an unknown outcome' : 'an earlier batch failed and this one was already sent once';
+          this.failBatch(batch, new DeliveryTimeoutError(`${batch.recordCount} record(s) for ${q.topic}-${q.partition} failed: ${why}, and resending it under a new producer id could write it twice`, false, { cause: batch.lastError }));
         } else {
           batch.seal(identity, q.nextSequence, Date.now());
           q.nextSequence = batch.nextSequence;

@@ -131,6 +131,8 @@ export type RaftHandler = (message: Message, connection: Connection) => void;
 export class HandlerRegistry {
   private readonly requests = new Map<RequestKind, RequestHandler<RequestKind>>();
   raft: RaftHandler | undefined;
+  /** While true, a request of a kind without a handler gets NODE_STARTING (retriable), not UNSUPPORTED_REQUEST. */
+  starting = false;
 
   /** Registers the handler of one request kind (one per kind). */
   handle<K extends RequestKind>(kind: K, handler: RequestHandler<K>): void {
@@ -423,7 +425,7 @@ export class Connection {
     if (correlationId === 0) return this.violation(netError('UNEXPECTED_FRAME', 'a request needs a correlation id'));
     if (this.incoming.has(correlationId)) return this.violation(netError('UNEXPECTED_FRAME', `correlation id ${correlationId} is already in flight`));
     const handler = this.handlers.get(body.kind);
-    if (handler === undefined) return this.sendError(correlationId, netError('UNSUPPORTED_REQUEST', body.kind));
+    if (handler === undefined) return this.sendError(correlationId, netError(this.handlers.starting ? 'NODE_STARTING' : 'UNSUPPORTED_REQUEST', body.kind));
     if (this.incoming.size >= this.limits.maxInFlightRequests) return this.sendError(correlationId, netError('TOO_MANY_REQUESTS', `at most ${this.limits.maxInFlightRequests}`));
     const peer = this.peerHandshake ?? { protocolVersion: PROTOCOL_VERSION, clientId: '', nodeId: 0, credentials: new Uint8Array(0) };
     this.incoming.add(correlationId);

@@ -21,6 +21,8 @@ export const NetErrorCode = {
   /** A valid frame in the wrong place: a second handshake, a response nobody asked for on the server. */
   UNEXPECTED_FRAME: { retriable: false, text: 'the frame is not allowed here' },
   UNSUPPORTED_REQUEST: { retriable: false, text: 'this node does not serve that request kind' },
+  /** The node listens but is still opening its storage: nothing was done; ask again shortly. */
+  NODE_STARTING: { retriable: true, text: 'the node is starting and does not serve requests yet' },
   TOO_MANY_REQUESTS: { retriable: true, text: 'too many requests in flight on this connection' },
   REQUEST_TIMED_OUT: { retriable: true, text: 'the request timed out; its outcome is unknown' },
   CONNECTION_CLOSED: { retriable: true, text: 'the connection closed; the outcome of requests in flight is unknown' },

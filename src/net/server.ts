@@ -11,6 +11,9 @@
  * - A bad connection never affects another: every failure is contained in its Connection.
  * - `close()` closes every connection (requests in flight on the client fail CONNECTION_CLOSED) and
  *   resolves when the listening socket is closed.
+ * - A server listened with `starting: true` answers requests it has no handler for with NODE_STARTING
+ *   (retriable) until `ready()`: a node binds its port first, then opens its storage and registers its
+ *   handlers, and a client must not take that moment for a request kind the node does not serve.
  */
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +32,8 @@ export interface ServerOptions extends ConnectionOptions {
   readonly nodeId: number;
   readonly clusterId: string;
   readonly maxConnections?: number;
+  /** Answer NODE_STARTING for request kinds without a handler until `ready()`. Default false. */
+  readonly starting?: boolean;
   /**
    * Decides on a handshake of the right version (authentication goes here): undefined accepts, an
    * ErrorBody refuses and closes. Default: accept all.
@@ -50,6 +55,7 @@ export class NetServer {
     readonly port: number,
   ) {
     this.log = options.logger ?? debugLoggers('skein:net:server');
+    this.handlers.starting = options.starting === true;
     wss.on('connection', (socket) => this.onConnection(socket));
   }
 
@@ -83,6 +89,11 @@ export class NetServer {
   /** Registers the handler for one request kind; a request of a kind without a handler gets UNSUPPORTED_REQUEST. */
   handle<K extends RequestKind>(kind: K, handler: RequestHandler<K>): void {
     this.handlers.handle(kind, handler);
+  }
+
+  /** Every handler is registered: from now on a request of a kind without one gets UNSUPPORTED_REQUEST. */
+  ready(): void {
+    this.handlers.starting = false;
   }
 
   /** Registers the receiver of one-way Raft messages (which must not throw; exceptions are logged). */

@@ -127,6 +127,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     clusterId,
     clock,
     logger: loggers('skein:node:server'),
+    starting: true, // until the handlers are registered below
     ...(overrides.limits !== undefined ? { limits: overrides.limits } : {}),
   });
   const url = config.advertisedUrl ?? `ws://${config.listen.host}:${server.port}`;
@@ -304,6 +305,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       producerIds: config.roles.broker ? producerIds : undefined,
     });
     registerGroupHandlers(server, { coordinator: groups, finder });
+    server.ready();
 
     // ---- The metadata node ----
     const r = replicas;

@@ -5,7 +5,10 @@
  * - a batch behind a failed one gets OUT_OF_ORDER_SEQUENCE: the echo of the first failure, retried;
  *   both go again in sequence order, one at a time, and nothing new overtakes them;
  * - OUT_OF_ORDER_SEQUENCE for the first unacknowledged batch, and INVALID_PRODUCER_EPOCH, are fatal:
- *   that call fails with the error, later calls with ProducerFencedError carrying it as `cause`.
+ *   that call fails with the error, later calls with ProducerFencedError carrying it as `cause`;
+ * - after a batch is refused for good, the sequences restart under a new producer id, and a waiting
+ *   batch that was already sent once fails instead of going again (it may be in the log: resent under
+ *   the new id it could be written twice).
  */
 import { expect } from 'chai';
 import type { Cluster, TopicInfo } from '../../src/client/cluster.js';
@@ -62,7 +65,7 @@ class ScriptedCluster {
 }
 
 const ok = (baseOffset: number, count: number): ProduceResponse => ({ baseOffset, lastOffset: baseOffset + count - 1, duplicate: false });
-const err = (error: 'NOT_LEADER_OR_FOLLOWER' | 'OUT_OF_ORDER_SEQUENCE' | 'INVALID_PRODUCER_EPOCH'): ProduceResponse => ({ error, message: error.toLowerCase() });
+const err = (error: 'NOT_LEADER_OR_FOLLOWER' | 'OUT_OF_ORDER_SEQUENCE' | 'INVALID_PRODUCER_EPOCH' | 'MESSAGE_TOO_LARGE' | 'REQUEST_TIMED_OUT'): ProduceResponse => ({ error, message: error.toLowerCase() });
 
 describe('client producer: sequencing rules (scripted broker)', () => {
   let cluster: ScriptedCluster;
@@ -126,6 +129,26 @@ describe('client producer: sequencing rules (scripted broker)', () => {
     expect(later).to.be.instanceOf(ProducerFencedError);
     expect((later as ProducerFencedError).cause).to.be.instanceOf(OutOfOrderSequenceError);
     expect(cluster.produced).to.have.length(2);
+  });
+
+  it('after a refused batch, fails a waiting batch that was sent before rather than resend it under the new producer id', async () => {
+    const a = producer.send({ topic: 't', messages: [{ value: 'a' }] });
+    await cluster.requests(1);
+    const b = producer.send({ topic: 't', messages: [{ value: 'b' }] });
+    const [first, second] = await cluster.requests(2);
+    // The second batch's outcome is unknown (it may have been appended), so it waits for a retry ...
+    second!.answer(err('REQUEST_TIMED_OUT'));
+    // ... behind the first, which is refused for good: a gap in the sequences, a new producer id.
+    first!.answer(err('MESSAGE_TOO_LARGE'));
+    expect(await rejection(a)).to.have.property('code', 'MESSAGE_TOO_LARGE');
+    const refusedB = await rejection(b);
+    expect(refusedB.message).to.contain('already sent once');
+    const c = producer.send({ topic: 't', messages: [{ value: 'c' }] });
+    const third = (await cluster.requests(3))[2]!;
+    expect([third.header.producerId, third.header.baseSequence], 'the next call starts the new identity').to.deep.equal([101, 0]);
+    third.answer(ok(7, 1));
+    expect(await c).to.deep.equal([{ topic: 't', partition: 0, baseOffset: 7 }]);
+    expect(cluster.produced.filter((p) => p.header.producerId === 101), '"b" never went out again').to.have.length(1);
   });
 
   it('is fatal on INVALID_PRODUCER_EPOCH', async () => {

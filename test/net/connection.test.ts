@@ -304,6 +304,18 @@ for (const [socketName, createSocket] of CLIENT_SOCKETS) {
       expect(await c.request('metadata', {})).to.deep.equal(META);
     });
 
+    it('while starting, answers a kind without a handler with retriable NODE_STARTING; after ready(), UNSUPPORTED_REQUEST', async () => {
+      const s = await server({ starting: true });
+      const c = await client(s);
+      const listOffsets = (): Promise<unknown> => c.request('list-offsets', { topicId: 't', partition: 0, timestamp: -1 });
+      const early = await rejection(listOffsets());
+      expect([early.code, early.retriable]).to.deep.equal(['NODE_STARTING', true]);
+      expect(await c.request('metadata', {}), 'registered kinds are served meanwhile').to.deep.equal(META);
+      s.ready();
+      const late = await rejection(listOffsets());
+      expect([late.code, late.retriable]).to.deep.equal(['UNSUPPORTED_REQUEST', false]);
+    });
+
     it('closes an idle connection', async () => {
       const s = await server({ limits: { idleTimeoutMs: 200 } });
       const c = await client(s);
