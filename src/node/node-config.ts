@@ -10,6 +10,8 @@
  *     "voters": [{ "id": 1, "url": "ws://127.0.0.1:9092" }, ...],
  *     "listen": { "host": "127.0.0.1", "port": 9092 },
  *     "advertisedUrl": "ws://127.0.0.1:9092",        // optional; default ws://<listen host>:<port>
+ *     "peerUrls": { "2": "ws://127.0.0.1:19002" },   // optional; how this node reaches peer 2, overriding
+ *                                                    // voters[].url and 2's advertised URL (chaos proxies)
  *     "dataDir": "./data/node-1",                    // relative: to `baseDir` (the config file's dir)
  *     "clusterId": "...",                            // optional; generated on first start otherwise
  *     "flush": "always",                             // optional; the cluster default of topic config `flush`
@@ -47,6 +49,13 @@ export interface NodeConfig {
   readonly listen: { readonly host: string; readonly port: number };
   /** The URL other nodes and clients use to reach this node; undefined: derived from `listen`. */
   readonly advertisedUrl: string | undefined;
+  /**
+   * Per peer node id, the URL this node dials to reach that peer — for Raft, requests to the controller
+   * and follower fetches alike — instead of the voter URL or the peer's advertised URL. Clients are not
+   * affected (they use advertised URLs). Used to route inter-node links through fault-injecting proxies
+   * (chaos/); empty by default.
+   */
+  readonly peerUrls: ReadonlyMap<number, string>;
   /** Absolute. */
   readonly dataDir: string;
   /** undefined: take it from the data directory, or generate one on the first start. */
@@ -93,6 +102,7 @@ const KNOWN_FIELDS = new Set([
   'voters',
   'listen',
   'advertisedUrl',
+  'peerUrls',
   'dataDir',
   'clusterId',
   'flush',
@@ -196,6 +206,19 @@ export function parseNodeConfig(json: unknown, options: ParseOptions = {}): Node
     throw new NodeConfigError('advertisedUrl', `is required when listening on the wildcard address ${listen.host}`);
   }
 
+  const peerUrls = new Map<number, string>();
+  const peerUrlsRaw = doc['peerUrls'];
+  if (peerUrlsRaw !== undefined) {
+    if (!isObject(peerUrlsRaw)) throw new NodeConfigError('peerUrls', 'must be an object of node id to ws:// URL, e.g. { "2": "ws://127.0.0.1:19002" }');
+    for (const [key, value] of Object.entries(peerUrlsRaw)) {
+      const at = `peerUrls.${key}`;
+      if (!/^[1-9][0-9]*$/.test(key)) throw new NodeConfigError(at, `the key must be a node id (an integer >= 1), got ${JSON.stringify(key)}`);
+      const peer = int(Number(key), at, 1, INT32_MAX);
+      if (peer === nodeId) throw new NodeConfigError(at, `is this node's own id: a node never dials itself`);
+      peerUrls.set(peer, wsUrl(value, at));
+    }
+  }
+
   const dataDirRaw = str(doc['dataDir'], 'dataDir');
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(options.baseDir ?? process.cwd(), dataDirRaw);
 
@@ -250,7 +273,7 @@ export function parseNodeConfig(json: unknown, options: ParseOptions = {}): Node
   if (typeof rackRaw !== 'string') throw new NodeConfigError('rack', `must be a string, got ${JSON.stringify(rackRaw)}`);
   const rack = rackRaw;
 
-  return { nodeId, roles, voters, listen, advertisedUrl, dataDir, clusterId, tickMs, electionTimeoutTicks, sessionTimeoutMs, heartbeatIntervalMs, disconnectedSessionTimeoutMs, replicaLagTimeMaxMs, controlledShutdownTimeoutMs, topicDefaults, rack };
+  return { nodeId, roles, voters, listen, advertisedUrl, peerUrls, dataDir, clusterId, tickMs, electionTimeoutTicks, sessionTimeoutMs, heartbeatIntervalMs, disconnectedSessionTimeoutMs, replicaLagTimeMaxMs, controlledShutdownTimeoutMs, topicDefaults, rack };
 }
 
 /** Reads and parses a config file; relative paths inside resolve against the file's directory. */

@@ -12,8 +12,9 @@
  * - Handlers are registered right after the server binds; until the metadata node runs they answer
  *   NOT_CONTROLLER / NOT_LEADER_OR_FOLLOWER (retriable) and Raft messages are dropped (Raft tolerates it).
  * - Raft messages go out through the PeerTransport to configured voters and to brokers whose address
- *   the metadata image knows; to a peer without an address (an observer), over the connection it
- *   opened to us, if any. Best effort throughout.
+ *   the metadata image knows (a peer in the config's `peerUrls` is dialled at that URL instead); to a
+ *   peer without an address (an observer), over the connection it opened to us, if any. Best effort
+ *   throughout. Follower fetches and controller requests use the same addresses.
  * - Controller requests to this node's own id are served locally (a combined node does not dial itself).
  * - Clients (node id 0 in the handshake) may send only admin controller requests; any node forwards
  *   them to the active controller (KIP-590). DescribeQuorum is answered by the Raft leader, one
@@ -146,7 +147,8 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
   try {
     const voterUrls = new Map(config.voters.map((v) => [v.id, v.url]));
     const resolveUrl = (peer: number): string | undefined => {
-      const configured = voterUrls.get(peer);
+      // peerUrls (a per-link override, e.g. a chaos proxy) wins over voter and advertised URLs.
+      const configured = config.peerUrls.get(peer) ?? voterUrls.get(peer);
       if (configured !== undefined) return configured;
       const endpoints = node?.metadata.image.broker(peer)?.endpoints ?? [];
       return (endpoints.find((e) => e.name === CLIENT_ENDPOINT) ?? endpoints[0])?.url;

@@ -1,0 +1,113 @@
+/**
+ * LinkProxy over real sockets: bytes pass both ways in order; a blackhole holds them (nothing arrives)
+ * and delivers them once healed, like TCP retransmitting after a partition; `cut` resets connections
+ * and refuses new ones; `slow` delays without reordering. Bounded waits only, no timing assertions
+ * beyond "not delivered while held".
+ */
+import { expect } from 'chai';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { LinkProxy } from '../../chaos/link-proxy.js';
+import { waitFor } from '../support/test-nodes.js';
+
+describe('chaos LinkProxy', () => {
+  let echo: Server;
+  let echoPort: number;
+  const proxies: LinkProxy[] = [];
+  const sockets: Socket[] = [];
+
+  before(async () => {
+    // An echo server: every byte comes back.
+    echo = createServer((s) => {
+      s.on('error', () => {});
+      s.pipe(s);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
+    echoPort = (echo.address() as { port: number }).port;
+  });
+
+  after(async () => {
+    await new Promise<void>((resolve) => echo.close(() => resolve()));
+  });
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await Promise.all(proxies.splice(0).map((p) => p.close()));
+  });
+
+  async function proxy(): Promise<LinkProxy> {
+    const p = await LinkProxy.start({ targetPort: echoPort, name: 'test' });
+    proxies.push(p);
+    return p;
+  }
+
+  /** A client through the proxy, collecting what comes back. */
+  async function client(p: LinkProxy): Promise<{ socket: Socket; received: () => string; closed: () => boolean }> {
+    let received = '';
+    let closed = false;
+    const socket = createConnection({ host: '127.0.0.1', port: p.port });
+    sockets.push(socket);
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    socket.on('error', () => {});
+    socket.on('close', () => (closed = true));
+    // A refused connection may close before (or instead of) connecting.
+    await new Promise<void>((resolve) => {
+      socket.once('connect', () => resolve());
+      socket.once('close', () => resolve());
+    });
+    return { socket, received: () => received, closed: () => closed };
+  }
+
+  it('passes bytes both ways, in order', async () => {
+    const p = await proxy();
+    const c = await client(p);
+    const expected = Array.from({ length: 200 }, (_, i) => `m${i};`).join('');
+    for (let i = 0; i < 200; i++) c.socket.write(`m${i};`);
+    await waitFor('the echo', 5000, () => (c.received() === expected ? true : undefined));
+    expect(p.accepted).to.equal(1);
+    expect(p.bytesForwarded).to.equal(2 * expected.length);
+  });
+
+  it('holds everything in a blackhole and delivers it, in order, once healed', async () => {
+    const p = await proxy();
+    const c = await client(p);
+    c.socket.write('before;');
+    await waitFor('the first echo', 5000, () => (c.received() === 'before;' ? true : undefined));
+    p.setMode({ kind: 'blackhole' });
+    c.socket.write('during-1;');
+    c.socket.write('during-2;');
+    // A new connection during the blackhole is accepted but not forwarded.
+    const late = await client(p);
+    late.socket.write('late;');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.received(), 'nothing crosses a blackhole').to.equal('before;');
+    expect(late.received()).to.equal('');
+    p.setMode({ kind: 'pass' });
+    await waitFor('the held bytes', 5000, () => (c.received() === 'before;during-1;during-2;' && late.received() === 'late;' ? true : undefined));
+    expect(c.closed()).to.equal(false);
+  });
+
+  it('cut resets open connections and refuses new ones until healed', async () => {
+    const p = await proxy();
+    const c = await client(p);
+    p.setMode({ kind: 'cut' });
+    await waitFor('the reset', 5000, () => (c.closed() ? true : undefined));
+    const refused = await client(p);
+    await waitFor('the refusal', 5000, () => (refused.closed() ? true : undefined));
+    expect(p.openConnections).to.equal(0);
+    p.setMode({ kind: 'pass' });
+    const again = await client(p);
+    again.socket.write('again;');
+    await waitFor('the echo after healing', 5000, () => (again.received() === 'again;' ? true : undefined));
+  });
+
+  it('slow delivers late but in order', async () => {
+    const p = await proxy();
+    const c = await client(p);
+    p.setMode({ kind: 'slow', delayMs: 150, jitterMs: 100 });
+    const expected = Array.from({ length: 50 }, (_, i) => `s${i};`).join('');
+    for (let i = 0; i < 50; i++) c.socket.write(`s${i};`);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.received(), 'nothing yet after 50 ms of a 150 ms delay (each way)').to.equal('');
+    await waitFor('the delayed echo', 5000, () => (c.received() === expected ? true : undefined));
+  });
+});
