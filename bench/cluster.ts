@@ -146,7 +146,8 @@ interface Measured {
   readonly recovery: { readonly dataBytes: number; readonly listeningMs: number; readonly unfencedMs: number; readonly inIsrMs: number; readonly fillMbPerS: number };
   readonly raft: { readonly pipelined: number; readonly sequential: number; readonly p99Ms: number };
   readonly loads: number[];
-  readonly peers: PeerFigures | undefined;
+  /** An Error when the --peers run failed. */
+  readonly peers: PeerFigures | Error | undefined;
 }
 
 async function createTopic(admin: Admin, topic: string): Promise<void> {
@@ -328,7 +329,8 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
     }
     const raft = { pipelined: median(raftRuns.map((r) => r.pipelined)), sequential: median(raftRuns.map((r) => r.sequential)), p99Ms: median(raftRuns.map((r) => r.p99Ms)) };
 
-    const peers = plan.peersDir === undefined ? undefined : await runPeers(plan.peersDir, context);
+    // The side-by-side run must not cost the figures measured so far: a failure is reported, not thrown.
+    const peers = plan.peersDir === undefined ? undefined : await runPeers(plan.peersDir, context).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     return { ceilings, produce, consume, latency, failover, recovery, raft, loads, peers };
   } finally {
     await admin.disconnect().catch(() => {});
@@ -443,7 +445,9 @@ export const clusterBench: Bench = async (context: BenchContext) => {
   rows.push({ what: 'ceiling: loopback WebSocket, 64 KiB frames', value: `${formatCount(ws)} MB/s`, note: `1 KiB frames: ${formatCount(m.ceilings.wsFramesPerS1k)}/s` });
   rows.push({ what: 'ceiling: sequential write, fdatasync at end', value: `${formatCount(disk)} MB/s`, note: `16 KiB write + fdatasync each: ${formatCount(m.ceilings.diskFsyncsPerS)}/s` });
 
-  if (m.peers !== undefined) {
+  if (m.peers instanceof Error) {
+    rows.push({ what: 'NATS JetStream R3, 100 B acked publishes', value: 'failed', note: m.peers.message });
+  } else if (m.peers !== undefined) {
     figures['nats_r3_publish_rps'] = m.peers.publishRps;
     figures['nats_r3_consume_rps'] = m.peers.consumeRps;
     rows.push({ what: 'NATS JetStream R3, 100 B acked publishes', value: `${formatCount(m.peers.publishRps)} rec/s`, note: `Skein acks=all is ${((figures['produce_acks_all_rps'] ?? 0) / m.peers.publishRps).toFixed(1)}x; read back ${formatCount(m.peers.consumeRps)}/s` });
