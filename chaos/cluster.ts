@@ -219,6 +219,7 @@ export class ChaosCluster {
   }
 
   private startNode(id: number): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error(`node ${id} not started: the cluster is stopped`));
     const h = this.handle(id);
     h.state = 'starting';
     h.expectExit = false;

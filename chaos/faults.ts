@@ -8,8 +8,11 @@
  * - pause: SIGSTOP, SIGCONT after the duration (longer than the broker session timeout).
  * - partition: the node isolated from the others (a 1/2 split), both directions of each of its links,
  *   blackholed (packets dropped) or cut (connections reset).
- * - one-way: only the node's outgoing links (`out`: it cannot reach the others) or only its incoming
- *   ones (`in`: the others cannot reach it) blackholed.
+ * - one-way: only the node's outgoing links (`out`) or only its incoming ones (`in`) blackholed. A link
+ *   is a connection its source dials, and it carries both that connection's requests and their
+ *   answers: with `out`, the node cannot send its own requests or Raft messages to the others (nor
+ *   hear their answers), while the others still reach it and get its answers — it can still serve
+ *   their fetches. Asymmetric by who dials, not a loss of packets in one direction only.
  * - slow: the node's links (or every link) delay each chunk.
  *
  * Selectors are resolved with an admin client (the controller leader from DescribeQuorum, a partition

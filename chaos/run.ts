@@ -124,6 +124,7 @@ export class ChaosRun {
     const dataDir = await mkdtemp(join(tmpdir(), 'skein-chaos-data-'));
     let admin: Admin | undefined;
     let workload: Workload | undefined;
+    let faults: FaultRunner | undefined;
     let logsDir: string | undefined;
     try {
       this.cluster = await ChaosCluster.start({
@@ -152,7 +153,7 @@ export class ChaosRun {
       log('workload running: 3 idempotent producers (acks=all), 2 consumers with manual assignment, 3 consumers in group chaos-group');
       await this.sleepAbortable(2000);
 
-      const faults = new FaultRunner(cluster, history, a, TOPIC, new SeededRandom(o.seed ^ 0x7a46e7), log);
+      faults = new FaultRunner(cluster, history, a, TOPIC, new SeededRandom(o.seed ^ 0x7a46e7), log);
       faults.start(schedule);
       const progress = setInterval(() => log(this.progress(history, cluster)), 10_000);
       try {
@@ -199,6 +200,8 @@ export class ChaosRun {
       }
       for (const message of cluster.unexpectedExits) history.record({ f: 'anomaly', message: `crash: ${message}` });
     } finally {
+      // On an abort too: no fault may act (restart a node) once the cluster is being stopped.
+      await faults?.stop().catch(() => {});
       await workload?.close().catch(() => {});
       await admin?.disconnect().catch(() => {});
       if (this.cluster !== undefined) {

@@ -110,6 +110,8 @@ export class ProducerBatch {
   retryAtMs = 0;
   /** The last attempt's error, for the delivery-timeout error's cause. */
   lastError: SkeinError | undefined;
+  /** An attempt ended without proof that the broker did not write it (a timeout, a lost connection, ...). */
+  maybeWritten = false;
   private lastCall: SendCall | undefined;
 
   /** The id of the newest batch created so far (-1 before the first). */

@@ -22,8 +22,9 @@
  * - `deliveryTimeoutMs` bounds a record's life from `send` to its acknowledgement; a batch past it
  *   fails with DeliveryTimeoutError (its last error as `cause`). When an idempotent batch fails for
  *   good, the partition's sequences restart under a fresh producer id (Kafka bumps the epoch): batches
- *   known not to be written are re-sealed and retried; after an expiry with an unknown outcome, the
- *   partition's other unacknowledged batches fail too rather than risk writing them twice.
+ *   known not to be written (never sent, or refused with an answer that proves it) are re-sealed and
+ *   retried; one that may be in the log fails rather than risk being written twice under the new id,
+ *   and after an expiry with an unknown outcome all the partition's other unacknowledged batches do.
  * - acks=0: the call resolves once its requests are issued (baseOffset -1); answers are not awaited.
  *
  * Bounds: `bufferMemoryBytes` of records waiting (send waits up to `maxBlockMs` for space), one record
@@ -86,6 +87,26 @@ export interface ProducerDefaults {
   readonly retry?: RetryOptions;
   readonly logger?: Logger;
 }
+
+/** Answers that prove the broker did not write the batch (anything else may have written it). */
+const NOT_WRITTEN_CODES: ReadonlySet<string> = new Set([
+  'NOT_LEADER_OR_FOLLOWER',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_ENOUGH_REPLICAS',
+  'OUT_OF_ORDER_SEQUENCE',
+  'INVALID_PRODUCER_EPOCH',
+  'CORRUPT_RECORD',
+  'MESSAGE_TOO_LARGE',
+  'NODE_STARTING',
+  'UNSUPPORTED_REQUEST',
+  'TOO_MANY_REQUESTS',
+]);
+
+/** Retries after a moved leader that keep the first backoff step before it grows as usual. */
+const QUICK_LEADER_RETRIES = 15;
 
 /** Codes after which the partition's leader may have moved: refetch its metadata before retrying. */
 const REFRESH_CODES: ReadonlySet<string> = new Set([
@@ -529,6 +550,7 @@ export class Producer {
 
   private onFailure(q: PartitionQueue, batch: ProducerBatch, error: SkeinError): void {
     batch.lastError = error;
+    if (!NOT_WRITTEN_CODES.has(error.code)) batch.maybeWritten = true;
     if (this.state === 'disconnected') return this.failBatch(batch, error);
     if (this.fatal !== undefined) return this.failBatch(batch, this.fencedError());
     let retriable = error.retriable;
@@ -552,9 +574,11 @@ export class Producer {
     const now = this.cluster.clock.nowMs();
     if (now - batch.createdAtMs >= this.options.deliveryTimeoutMs || batch.attempts > this.options.retry.retries) return this.expire(q, batch, error);
     // After the leader moved, every retry refetches metadata first and a new leader is usually a
-    // second away: the backoff stays at its first step instead of growing (as Kafka's producer did
-    // before KIP-580), so the batch goes out soon after the new leader is known.
-    batch.retryAtMs = now + backoffMs(this.options.retry, leaderMoved ? 0 : batch.attempts - 1, this.cluster.random);
+    // second or two away: the first QUICK_LEADER_RETRIES keep the first backoff step (as Kafka's
+    // producer did before KIP-580), so the batch goes out soon after the new leader is known; a longer
+    // outage then backs off as usual.
+    const step = leaderMoved ? Math.max(0, batch.attempts - 1 - QUICK_LEADER_RETRIES) : batch.attempts - 1;
+    batch.retryAtMs = now + backoffMs(this.options.retry, step, this.cluster.random);
     this.log('%s-%d: retrying a batch of %d (attempt %d) after %s', q.topic, q.partition, batch.recordCount, batch.attempts, error.code);
     this.counters.retries++;
     q.addRetry(batch);
@@ -580,10 +604,10 @@ export class Producer {
       q.reset = undefined;
       const waiting = q.retry.splice(0);
       for (const batch of waiting) {
-        // A batch sent before may be in the log already (its answer lost, or it timed out): under a
-        // fresh producer id the broker could not recognise it, so resending could write it twice.
-        if (reason === 'unknown' || batch.attempts > 0) {
-          const why = reason === 'unknown' ? 'an earlier batch expired with an unknown outcome' : 'an earlier batch failed and this one was already sent once';
+        // A batch that may be in the log already (its answer lost, or it timed out): under a fresh
+        // producer id the broker could not recognise it, so resending could write it twice.
+        if (reason === 'unknown' || batch.maybeWritten) {
+          const why = reason === 'unknown' ? 'an earlier batch expired with an unknown outcome' : 'an earlier batch failed and this one may have been written';
           this.failBatch(batch, new DeliveryTimeoutError(`${batch.recordCount} record(s) for ${q.topic}-${q.partition} failed: ${why}, and resending it under a new producer id could write it twice`, false, { cause: batch.lastError }));
         } else {
           batch.seal(identity, q.nextSequence, Date.now());

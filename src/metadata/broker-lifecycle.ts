@@ -124,12 +124,14 @@ export class BrokerLifecycle {
     return voters[this.nextVoter++ % voters.length] as number;
   }
 
-  private retry(fn: () => Promise<void>, error: ErrorResult | string): void {
+  private retry(fn: () => Promise<void>, error: ErrorResult | string, to: number): void {
     const text = typeof error === 'string' ? error : `${error.error}: ${error.message}`;
     this.options.logger('broker %d: %s; retrying', this.options.brokerId, text);
     this.lastController = 0;
     const notController = typeof error !== 'string' && error.error === 'NOT_CONTROLLER';
     this.notControllerStreak = notController ? this.notControllerStreak + 1 : 0;
+    // The walk goes on after the voter that said it, so a round asks each voter once.
+    if (notController) this.nextVoter = this.options.voters.indexOf(to) + 1;
     const askNextNow = notController && this.notControllerStreak % this.options.voters.length !== 0;
     this.schedule(askNextNow ? 0 : (this.options.retryBackoffMs ?? 500), fn);
   }
@@ -147,12 +149,12 @@ export class BrokerLifecycle {
         rack: o.rack,
       });
     } catch (error) {
-      this.retry(() => this.register(), error instanceof Error ? error.message : String(error));
+      this.retry(() => this.register(), error instanceof Error ? error.message : String(error), to);
       return;
     }
     if (this.stateValue === 'stopped') return;
     if ('error' in response) {
-      this.retry(() => this.register(), response);
+      this.retry(() => this.register(), response, to);
       return;
     }
     this.lastController = to;
@@ -176,16 +178,16 @@ export class BrokerLifecycle {
         wantShutdown: this.wantShutdown,
       });
     } catch (error) {
-      this.retry(() => this.heartbeat(), error instanceof Error ? error.message : String(error));
+      this.retry(() => this.heartbeat(), error instanceof Error ? error.message : String(error), to);
       return;
     }
     if (this.stateValue === 'stopped') return;
     if ('error' in response) {
       if (response.error === 'STALE_BROKER_EPOCH' || response.error === 'BROKER_NOT_REGISTERED') {
         this.setState('registering');
-        this.retry(() => this.register(), response);
+        this.retry(() => this.register(), response, to);
       } else {
-        this.retry(() => this.heartbeat(), response);
+        this.retry(() => this.heartbeat(), response, to);
       }
       return;
     }

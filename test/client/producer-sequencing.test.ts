@@ -6,9 +6,9 @@
  *   both go again in sequence order, one at a time, and nothing new overtakes them;
  * - OUT_OF_ORDER_SEQUENCE for the first unacknowledged batch, and INVALID_PRODUCER_EPOCH, are fatal:
  *   that call fails with the error, later calls with ProducerFencedError carrying it as `cause`;
- * - after a batch is refused for good, the sequences restart under a new producer id, and a waiting
- *   batch that was already sent once fails instead of going again (it may be in the log: resent under
- *   the new id it could be written twice).
+ * - after a batch is refused for good, the sequences restart under a new producer id: a waiting batch
+ *   the broker provably did not write is re-sealed and goes again; one that may be in the log (an
+ *   attempt timed out) fails instead (resent under the new id it could be written twice).
  */
 import { expect } from 'chai';
 import type { Cluster, TopicInfo } from '../../src/client/cluster.js';
@@ -142,13 +142,27 @@ describe('client producer: sequencing rules (scripted broker)', () => {
     first!.answer(err('MESSAGE_TOO_LARGE'));
     expect(await rejection(a)).to.have.property('code', 'MESSAGE_TOO_LARGE');
     const refusedB = await rejection(b);
-    expect(refusedB.message).to.contain('already sent once');
+    expect(refusedB.message).to.contain('may have been written');
     const c = producer.send({ topic: 't', messages: [{ value: 'c' }] });
     const third = (await cluster.requests(3))[2]!;
     expect([third.header.producerId, third.header.baseSequence], 'the next call starts the new identity').to.deep.equal([101, 0]);
     third.answer(ok(7, 1));
     expect(await c).to.deep.equal([{ topic: 't', partition: 0, baseOffset: 7 }]);
     expect(cluster.produced.filter((p) => p.header.producerId === 101), '"b" never went out again').to.have.length(1);
+  });
+
+  it('after a refused batch, re-seals a waiting batch the broker provably did not write and sends it under the new producer id', async () => {
+    const a = producer.send({ topic: 't', messages: [{ value: 'a' }] });
+    await cluster.requests(1);
+    const b = producer.send({ topic: 't', messages: [{ value: 'b' }] });
+    const [first, second] = await cluster.requests(2);
+    second!.answer(err('OUT_OF_ORDER_SEQUENCE')); // the echo: not written
+    first!.answer(err('MESSAGE_TOO_LARGE'));
+    expect(await rejection(a)).to.have.property('code', 'MESSAGE_TOO_LARGE');
+    const third = (await cluster.requests(3))[2]!;
+    expect([third.header.producerId, third.header.baseSequence], '"b" again, first of the new identity').to.deep.equal([101, 0]);
+    third.answer(ok(5, 1));
+    expect(await b).to.deep.equal([{ topic: 't', partition: 0, baseOffset: 5 }]);
   });
 
   it('is fatal on INVALID_PRODUCER_EPOCH', async () => {

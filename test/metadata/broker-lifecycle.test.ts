@@ -94,6 +94,21 @@ describe('broker lifecycle', () => {
     broker.stop();
   });
 
+  it('asks each voter once per round, whichever voter the stale hint named', async () => {
+    const clock = new VirtualClock();
+    const sent: Array<[number, number, string]> = [];
+    const broker = lifecycle(clock, channelFor(clock, { id: 3 }, sent), () => 1);
+    broker.start();
+    await clock.advance(0);
+    expect(sent.slice(0, 3).map(([at, to]) => [at, to])).to.deep.equal([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+    ]);
+    expect(broker.state).to.equal('running');
+    broker.stop();
+  });
+
   it('backs off once every voter said NOT_CONTROLLER in a row (no controller: an election)', async () => {
     const clock = new VirtualClock();
     const sent: Array<[number, number, string]> = [];
