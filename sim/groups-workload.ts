@@ -98,9 +98,19 @@ class SimMember {
     void this.reading().catch((e: unknown) => this.w.fail(`${this.memberId} reading`, e));
   }
 
+  /**
+   * When this member's right to read ends if it stops reading now: now, or the end of its lease when
+   * that lapsed before (a process paused past its lease notices only when it runs again — a fenced
+   * answer, a revocation or a crash handled then — but the reading loop processed nothing after the
+   * lease's end, and the coordinator may have handed its partitions over since).
+   */
+  private readingEndMs(): number {
+    return Math.min(this.now(), this.leaseUntilMs);
+  }
+
   /** Crash: stop everything now (a paused process's right to read ended with its lease). */
   crash(): void {
-    for (const p of this.sessions.keys()) this.w.checker.onStopReading(this.memberId, p, Math.min(this.now(), this.leaseUntilMs));
+    for (const p of this.sessions.keys()) this.w.checker.onStopReading(this.memberId, p, this.readingEndMs());
     this.sessions.clear();
     this.alive = false;
   }
@@ -126,7 +136,7 @@ class SimMember {
     return answer;
   }
 
-  private dropAll(why: string, atMs = this.now()): void {
+  private dropAll(why: string, atMs = this.readingEndMs()): void {
     this.w.trace('%s drops %s (%s), rejoins', this.memberId, [...this.owned].join(',') || 'nothing', why);
     for (const p of this.sessions.keys()) this.w.checker.onStopReading(this.memberId, p, atMs);
     this.sessions.clear();
@@ -189,7 +199,7 @@ class SimMember {
         const s = this.sessions.get(p);
         if (s !== undefined) positions.push([p, s.next]);
         this.sessions.delete(p);
-        this.w.checker.onStopReading(this.memberId, p);
+        this.w.checker.onStopReading(this.memberId, p, this.readingEndMs());
       }
       this.w.trace('%s revokes %s at epoch %d', this.memberId, revoked.join(','), this.epoch);
       await this.commit(positions);
