@@ -36,6 +36,7 @@ import { measureCeilings, type Ceilings } from './ceilings.js';
 import { median, type LatencySummary } from './latency-recorder.js';
 import { LoadClient } from './load-client.js';
 import { wallMs, type ConsumeResult, type PacedResult, type ProduceResult } from './load-protocol.js';
+import { waitFor } from '../chaos/harness.js';
 import { LocalCluster } from './local-cluster.js';
 import { runPeers, type PeerFigures } from './peers.js';
 import { measureCommits, PIPELINED_INFLIGHT, ratePerS } from './raft.js';
@@ -102,22 +103,6 @@ const PRODUCE_KINDS: readonly ProduceKind[] = [
 ];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` every `everyMs` until it returns a value; throws after `timeoutMs`. */
-async function waitFor<T>(what: string, timeoutMs: number, everyMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      lastError = e;
-    }
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    await sleep(everyMs);
-  }
-}
 
 /** Bytes of partition data (segment files and their indexes) under a node's directory. */
 async function partitionBytes(nodeDir: string): Promise<number> {
@@ -234,10 +219,10 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
     // The topics so far go first, so that the data held does not depend on how fast they were written.
     progress.update('cluster: deleting the topics so far', true);
     await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith('bench-')) });
-    await waitFor('the deleted topics to leave the disks', 60_000, 250, async () => {
+    await waitFor('the deleted topics to leave the disks', 60_000, async () => {
       const sizes = await Promise.all([1, 2, 3].map((id) => partitionBytes(cluster.nodeDir(id))));
       return sizes.every((b) => b < 16 * MIB) ? true : undefined;
-    }).catch((e: unknown) => progress.update(`cluster: ${String(e)}; filling anyway`, true));
+    }, 250).catch((e: unknown) => progress.update(`cluster: ${String(e)}; filling anyway`, true));
     await createTopic(admin, 'bench-fill');
     const held = await partitionBytes(cluster.nodeDir(1));
     let fillMbPerS = Number.NaN;
@@ -251,10 +236,10 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
     }
     // acks=1 answers before the followers have copied: wait until every node holds as much as the
     // others (the failover's victim, whichever node it is, is the one restarted below).
-    await waitFor('every node to hold the filled data', 300_000, 250, async () => {
+    await waitFor('every node to hold the filled data', 300_000, async () => {
       const sizes = await Promise.all([1, 2, 3].map((id) => partitionBytes(cluster.nodeDir(id))));
       return Math.min(...sizes) >= 0.99 * Math.max(...sizes) ? true : undefined;
-    }).catch((e: unknown) => progress.update(`cluster: ${String(e)}; measuring recovery anyway`, true));
+    }, 250).catch((e: unknown) => progress.update(`cluster: ${String(e)}; measuring recovery anyway`, true));
 
     // 6. Failover: kill -9 the leader of partition 0 of a topic under a steady per-partition load.
     await createTopic(admin, 'bench-failover');
@@ -274,11 +259,11 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
     cluster.kill9(victim);
     progress.update(`${failoverLabel}: killed node ${victim} (leader of partitions ${led.join(', ')}${controller === victim ? ', the controller' : ''})`, true);
     // Until the victim is fenced and every partition it led has a new leader, then a little longer.
-    await waitFor('the killed node to be fenced and replaced as leader', 120_000, 100, async () => {
+    await waitFor('the killed node to be fenced and replaced as leader', 120_000, async () => {
       const fenced = (await admin.describeCluster()).brokers.some((b) => b.nodeId === victim && b.fenced);
       const now = await leadersOf(admin, 'bench-failover');
       return fenced && led.every((partition) => { const l = now.get(partition); return l !== undefined && l !== victim && l > 0; }) ? true : undefined;
-    });
+    }, 100);
     await sleep(3_000);
     p.stopPaced();
     const failoverPaced = await failoverRun;
@@ -304,13 +289,13 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
     progress.update(`cluster: restarting node ${victim} with ${formatCount(dataBytes / MIB)} MiB of partition data`, true);
     const spawnMs = performance.now();
     const { listeningMs } = await cluster.restartTimed(victim);
-    await waitFor(`node ${victim} to be unfenced`, 120_000, 20, async () => ((await admin.describeCluster()).brokers.some((b) => b.nodeId === victim && !b.fenced) ? true : undefined));
+    await waitFor(`node ${victim} to be unfenced`, 120_000, async () => ((await admin.describeCluster()).brokers.some((b) => b.nodeId === victim && !b.fenced) ? true : undefined), 20);
     const unfencedMs = performance.now() - spawnMs;
     const topics = (await admin.listTopics()).filter((t) => t.startsWith('bench-'));
-    await waitFor(`node ${victim} to rejoin every ISR`, 300_000, 100, async () => {
+    await waitFor(`node ${victim} to rejoin every ISR`, 300_000, async () => {
       const meta = await admin.fetchTopicMetadata({ topics });
       return meta.topics.every((t) => t.partitions.every((part) => !part.replicas.includes(victim) || part.isr.includes(victim))) ? true : undefined;
-    });
+    }, 100);
     const inIsrMs = performance.now() - spawnMs;
     loads.push(load1());
     const recovery = { dataBytes, listeningMs, unfencedMs, inIsrMs, fillMbPerS };

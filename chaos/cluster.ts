@@ -21,7 +21,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateClusterId, writeNodeConfigFile } from '../src/node/node-config.js';
-import { freePorts } from './ports.js';
+import { freePorts } from './harness.js';
 import { LinkProxy, type LinkMode } from './link-proxy.js';
 
 /** bin/skein.js, from dist/chaos/ (where this file runs compiled). */

@@ -22,6 +22,7 @@ import type { Admin } from '../src/client/admin.js';
 import { SeededRandom } from '../src/util/random.js';
 import type { ChaosOptions } from './args.js';
 import { checkHistory, type CheckResult } from './check.js';
+import { waitFor } from './harness.js';
 import { CHAOS_TIMING, ChaosCluster } from './cluster.js';
 import { FaultRunner } from './faults.js';
 import { History } from './history.js';
@@ -33,6 +34,8 @@ export const TOPIC = 'chaos';
 export const PARTITIONS = 4;
 export const GROUP = 'chaos-group';
 const READY_MS_MAX = 60_000;
+/** How often the waits above ask the cluster. */
+const POLL_MS = 250;
 const CONVERGE_MS_MAX = 90_000;
 const DRAIN_MS_MAX = 60_000;
 const FINAL_READ_MS_MAX = 60_000;
@@ -47,21 +50,6 @@ export interface ChaosResult {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e instanceof Error ? e.message : String(e);
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last === '' ? '' : ` (last error: ${last})`}`);
-    await sleep(250);
-  }
-}
 
 function gitCommit(): string {
   try {
@@ -141,10 +129,15 @@ export class ChaosRun {
       admin = skein.admin();
       const a = admin;
       await a.connect();
-      await waitFor('3 unfenced brokers and a controller', READY_MS_MAX, async () => {
-        const d = await a.describeCluster();
-        return d.brokers.length === 3 && d.brokers.every((b) => !b.fenced) && d.controller > 0 ? d : undefined;
-      });
+      await waitFor(
+        '3 unfenced brokers and a controller',
+        READY_MS_MAX,
+        async () => {
+          const d = await a.describeCluster();
+          return d.brokers.length === 3 && d.brokers.every((b) => !b.fenced) && d.controller > 0 ? d : undefined;
+        },
+        POLL_MS,
+      );
       await a.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }, { name: 'flush', value: o.flush }] }] });
       log(`cluster ready; topic ${TOPIC}: ${PARTITIONS} partitions, replication factor 3, min.insync.replicas 2, flush=${o.flush}`);
 
@@ -182,7 +175,7 @@ export class ChaosRun {
           const second = await a.fetchTopicOffsets(TOPIC);
           const same = first.length === PARTITIONS && first.every((x) => second.find((y) => y.partition === x.partition)?.high === x.high);
           return same ? new Map(second.map((x) => [x.partition, x.high])) : undefined;
-        });
+        }, POLL_MS);
         log(`converged: high watermarks ${[...ends].map(([p, hw]) => `p${p}=${hw}`).join(' ')}`);
       } catch (e) {
         history.record({ f: 'anomaly', message: `liveness: the cluster did not converge within ${CONVERGE_MS_MAX / 1000} s of healing: ${e instanceof Error ? e.message : String(e)}` });

@@ -6,31 +6,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../../chaos/ports.js';
+import { freePorts, waitFor } from '../../chaos/harness.js';
 import { openConnection } from '../../src/net/client-connection.js';
 import type { Connection } from '../../src/net/connection.js';
 import type { MetadataResponse } from '../../src/net/protocol.js';
 import { parseNodeConfig, type NodeConfig } from '../../src/node/node-config.js';
 import { startNode, type RunningNode } from '../../src/node/node-process.js';
 
-/** The chaos suite's: one implementation for the tests and the tools. */
-export { freePorts };
-
-/** Polls `probe` until it returns a value (not undefined), for at most `timeoutMs`; its last error is in the timeout's message. */
-export async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, pollMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === undefined ? '' : `: ${String(lastError)}`}`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
-}
+/** The harnesses' (chaos/harness.ts): one implementation for the tests and the tools. */
+export { freePorts, waitFor };
 
 /**
  * The configs of an `n`-node cluster (node ids 1..n) on free ports. Each data directory is created
