@@ -12,6 +12,7 @@ import { ConsumerEvents, messageText, type ConsumedMessage, type CrashPayload, t
 import { CorruptMessageError, InvalidArgumentError, LogTruncationError, MessageTooLargeError, NotConnectedError, OffsetOutOfRangeError } from '../../src/client/errors.js';
 import { encodeRecordBatch, stampBatch } from '../../src/partitions/record-batch.js';
 import { FakeCluster, records } from './consumer-fake-cluster.js';
+import { waitUntil } from '../support/test-nodes.js';
 
 const encoder = new TextEncoder();
 
@@ -32,14 +33,6 @@ function stamped(values: string[], baseOffset: number, epoch: number): Uint8Arra
   );
   stampBatch(bytes, 0, { baseOffset, partitionLeaderEpoch: epoch });
   return bytes;
-}
-
-async function waitUntil(what: string, probe: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 function values(messages: readonly ConsumedMessage[]): string[] {

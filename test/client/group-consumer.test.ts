@@ -12,14 +12,7 @@ import { ConsumerEvents, messageText, type ConsumerOptions, type CrashPayload, t
 import { InvalidArgumentError } from '../../src/client/errors.js';
 import { FakeGroupCluster } from './group-fake-cluster.js';
 import { records } from './consumer-fake-cluster.js';
-
-async function waitUntil(what: string, probe: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { waitUntil } from '../support/test-nodes.js';
 
 /** Every gate made, opened after each test so a failed one leaves no callback hanging (disconnect waits for them). */
 const gates: Array<() => void> = [];

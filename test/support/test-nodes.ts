@@ -16,6 +16,11 @@ import { startNode, type RunningNode } from '../../src/node/node-process.js';
 /** The harnesses' (chaos/harness.ts): one implementation for the tests and the tools. */
 export { freePorts, waitFor };
 
+/** Polls a synchronous condition every 5 ms until it holds (for tests driving fakes in memory). */
+export async function waitUntil(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  await waitFor(what, timeoutMs, () => (condition() ? true : undefined), 5);
+}
+
 /**
  * The configs of an `n`-node cluster (node ids 1..n) on free ports. Each data directory is created
  * under the OS temp dir and pushed on `dirs` at once, so the caller removes it even if a later step
