@@ -73,6 +73,7 @@ import type { AppendInfo } from './replica.js';
 import { SegmentIndex, U32_MAX, decodeIndexFiles } from './offset-index.js';
 import { BATCH_BYTES_MAX, BATCH_HEADER_BYTES, decodeRecords, stampBatch, validateBatch, type BatchHeader, type DecodedRecord } from './record-batch.js';
 import { batchesFrom } from './compacted-batch.js';
+import { TAIL_CACHE_BYTES_DEFAULT, TailBatches } from './tail-batches.js';
 import {
   CLEANER_CHECKPOINT,
   cleanedFileName,
@@ -123,6 +124,8 @@ export interface SegmentLogConfig {
   readonly maxMessageBytes: number;
   /** index.interval.bytes; default 4096. */
   readonly indexIntervalBytes?: number;
+  /** Bytes of the active segment's newest small batches kept in memory for tail fetches (tail-batches.ts); default 256 KiB, 0: none. */
+  readonly tailCacheBytes?: number;
 }
 
 export interface SegmentLogOptions {
@@ -223,6 +226,8 @@ class Segment {
   rollClockMs: number | undefined;
   /** Sealed: has index files on disk, never appended to again (unless a truncation reopens it). */
   sealed = false;
+  /** The newest small batches, for reads at the tail; only while this segment is active. */
+  tail: TailBatches | undefined;
 
   constructor(
     readonly baseOffset: number,
@@ -237,6 +242,7 @@ class Segment {
 
   /** Sets both the visible and the issued end (recovery, truncation). */
   setEnd(size: number, nextOffset: number): void {
+    this.tail = undefined;
     this.size = size;
     this.issuedSize = size;
     this.nextOffset = nextOffset;
@@ -327,6 +333,7 @@ export class SegmentLog {
   private hw = 0;
   private flushed = 0;
   private readonly indexIntervalBytes: number;
+  private readonly tailCacheBytes: number;
 
   /** Appends, truncations, retention, rolls and epoch-checkpoint writes, one at a time. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -369,6 +376,7 @@ export class SegmentLog {
     private readonly logger: Logger,
   ) {
     this.indexIntervalBytes = config.indexIntervalBytes ?? DEFAULT_INDEX_INTERVAL_BYTES;
+    this.tailCacheBytes = config.tailCacheBytes ?? TAIL_CACHE_BYTES_DEFAULT;
   }
 
   /** Opens (creating it if the directory is empty) and recovers the log; see the module header. */
@@ -603,6 +611,10 @@ export class SegmentLog {
       for (let k = i; k < j; k++) {
         const { at, frame } = batches[k]!;
         segment.noteIssued(frame, position + (at - from), this.indexIntervalBytes, this.compacted);
+        if (this.tailCacheBytes > 0) {
+          segment.tail ??= new TailBatches(this.tailCacheBytes);
+          segment.tail.add(frame.baseOffset, frame.lastOffset, position + (at - from), bytes.subarray(at, at + frame.sizeInBytes));
+        }
       }
       assert(segment.issuedSize === segment.file.size, 'the issued size follows the file');
       segment.rollClockMs ??= nowMs;
@@ -664,6 +676,7 @@ export class SegmentLog {
   private async roll(): Promise<void> {
     const segment = this.active;
     const generation = this.truncations;
+    segment.tail = undefined;
     await segment.file.sync();
     // The sync waited for every write issued to the segment, and their completions ran before it resolved.
     assert(segment.size === segment.issuedSize && segment.nextOffset === segment.issuedNextOffset, 'a synced segment has no write in flight');
@@ -728,9 +741,11 @@ export class SegmentLog {
   /**
    * Whole batches from the one containing `fetchOffset`, within one segment: at most `maxBytes` unless
    * the first batch alone is larger (then exactly that batch), and only batches that end before
-   * `maxOffset`. Empty at the log end or when the first batch reaches `maxOffset`. Every batch served
-   * passed its CRC check now; one that fails gives KAFKA_STORAGE_ERROR (never served). The buffer is
-   * fresh and the caller's. OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
+   * `maxOffset`. Empty at the log end or when the first batch reaches `maxOffset`. Every batch read
+   * from the file passed its CRC check now; one that fails gives KAFKA_STORAGE_ERROR (never served).
+   * The newest small batches of the active segment come from memory (tail-batches.ts): the bytes the
+   * append wrote, checked when they were appended. The buffer is fresh and the caller's.
+   * OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
    */
   async read(fetchOffset: number, limits: ReadLimits): Promise<Uint8Array | PartitionErrorResult> {
     this.checkUsable();
@@ -753,6 +768,8 @@ export class SegmentLog {
     if (fetchOffset >= maxOffset) return new Uint8Array(0);
     const segment = this.segmentFor(fetchOffset);
     const end = segment.size;
+    const cached = segment.tail?.read(fetchOffset, { maxBytes: limits.maxBytes, maxOffset, visibleSize: end });
+    if (cached !== undefined) return cached;
     const located = await this.locate(segment, fetchOffset, end);
     if (isPartitionError(located)) return located;
     if (located === undefined) return new Uint8Array(0);
