@@ -141,10 +141,13 @@ async function paced(c: PacedCommand): Promise<PacedResult> {
     const issue = (first: number, count: number, partition: number | undefined, step: number): void => {
       const messages: Message[] = [];
       const due: number[] = [];
-      for (let i = first; i < first + count * step; i += step) {
+      // One buffer for the call's values (views into it): the client copies them into the batch.
+      const values = new Uint8Array(count * c.valueBytes);
+      const view = new DataView(values.buffer);
+      for (let i = first, k = 0; i < first + count * step; i += step, k++) {
         const dueMs = startMs + i * intervalMs;
-        const value = new Uint8Array(c.valueBytes);
-        new DataView(value.buffer).setFloat64(0, dueMs, true);
+        const value = values.subarray(k * c.valueBytes, (k + 1) * c.valueBytes);
+        view.setFloat64(k * c.valueBytes, dueMs, true);
         messages.push(partition === undefined ? { value } : { value, partition });
         due.push(dueMs);
       }

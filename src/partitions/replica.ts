@@ -177,7 +177,9 @@ export class PartitionReplica {
    * the committed and the pending ISR). It is resolved only by an answer that settles it (success, or
    * a rejection that says nothing was written) or by metadata newer than the state the request was
    * based on (`pendingIsrBaseEpoch`). An unknown outcome (lost answer, timeout, controller moving)
-   * keeps it pending and the request is retried: the controller may have committed it.
+   * keeps it pending and the request is retried: the controller may have committed it. So does a
+   * stale-epoch refusal (INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH): the newer epoch arrives by
+   * metadata, or it was never committed and a retry is answered.
    */
   private pendingIsr: readonly number[] | undefined;
   private pendingIsrBaseEpoch = -1;
@@ -537,19 +539,29 @@ export class PartitionReplica {
     const send = (): void => {
       this.deps.alterPartition(request).then(done, () => done(undefined));
     };
+    const retryLater = (): void => {
+      this.deps.clock.setTimer(ALTER_PARTITION_RETRY_MS, () => {
+        if (this.pendingIsr === isr && !this.stopped && this.roleValue === 'leader') send();
+      });
+    };
     const done = (response: AlterPartitionResponse | undefined): void => {
       if (this.pendingIsr !== isr || this.stopped || this.roleValue !== 'leader') return;
       if (response === undefined || ('error' in response && isrOutcomeUnknown(response.error))) {
         // Maybe committed, maybe not: stay on the maximal ISR and ask again (a repeat of a change that
         // was committed is refused as stale, and the metadata then resolves it).
-        this.deps.clock.setTimer(ALTER_PARTITION_RETRY_MS, () => {
-          if (this.pendingIsr === isr && !this.stopped && this.roleValue === 'leader') send();
-        });
+        retryLater();
         return;
       }
       if ('error' in response) {
-        // Our state is stale: the metadata log brings a newer partition epoch, which resolves this.
-        if (response.error === 'INVALID_UPDATE_VERSION' || response.error === 'FENCED_LEADER_EPOCH') return;
+        // The controller knows a newer partition or leader epoch. Usually the metadata log brings it,
+        // which resolves this; but the controller may have judged by a change that it never committed
+        // (its leadership ended first), and then nothing comes. Stay on the maximal ISR and ask again
+        // until the metadata moves on or the controller answers.
+        if (response.error === 'INVALID_UPDATE_VERSION' || response.error === 'FENCED_LEADER_EPOCH') {
+          this.deps.logger('%s: ISR %s refused (%s); asking again unless newer metadata comes', this.where, isr.join(','), response.error);
+          retryLater();
+          return;
+        }
         // Refused, nothing written: back to the committed ISR.
       } else if (response.partition.partitionEpoch > this.stateValue.partitionEpoch) {
         this.stateValue = response.partition;
