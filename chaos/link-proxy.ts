@@ -27,6 +27,8 @@ class Pipe {
   private readonly queue: Array<{ readonly atMs: number; readonly chunk: Buffer }> = [];
   private lastDueMs = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** A 'drain' listener is waiting on the sink (the source is paused until it fires). */
+  private awaitingDrain = false;
 
   constructor(
     private readonly source: Socket,
@@ -52,10 +54,13 @@ class Pipe {
 
   private write(chunk: Buffer): void {
     this.link.bytesForwarded += chunk.length;
-    if (!this.sink.destroyed && !this.sink.write(chunk)) {
-      // Backpressure: stop reading until the sink drains (unless a blackhole paused us anyway).
+    if (!this.sink.destroyed && !this.sink.write(chunk) && !this.awaitingDrain) {
+      // Backpressure: stop reading until the sink drains (unless a blackhole paused us anyway). One
+      // listener however many writes (the delay queue's too) found the sink full meanwhile.
+      this.awaitingDrain = true;
       this.source.pause();
       this.sink.once('drain', () => {
+        this.awaitingDrain = false;
         if (this.link.mode.kind !== 'blackhole') this.source.resume();
       });
     }

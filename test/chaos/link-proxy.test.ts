@@ -110,4 +110,38 @@ describe('chaos LinkProxy', () => {
     expect(c.received(), 'nothing yet after 50 ms of a 150 ms delay (each way)').to.equal('');
     await waitFor('the delayed echo', 5000, () => (c.received() === expected ? true : undefined));
   });
+
+  it('under backpressure waits for one drain, however many delayed writes found the sink full', async () => {
+    // A target that does not read until told: the proxy's writes to it fill the kernel's buffers.
+    const stalled: Socket[] = [];
+    let bytesRead = 0;
+    const target = createServer((s) => {
+      s.on('error', () => {});
+      s.pause();
+      s.on('data', (d: Buffer) => (bytesRead += d.length));
+      stalled.push(s);
+    });
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', () => resolve()));
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const p = await LinkProxy.start({ targetPort: (target.address() as { port: number }).port, name: 'stalled' });
+      proxies.push(p);
+      p.setMode({ kind: 'slow', delayMs: 20, jitterMs: 0 });
+      const c = await client(p);
+      const chunk = Buffer.alloc(64 * 1024, 7);
+      const total = 256 * chunk.length;
+      for (let i = 0; i < 256; i++) c.socket.write(chunk);
+      await waitFor('the target to be stalled behind the proxy', 5000, () => (stalled.length > 0 ? true : undefined));
+      await new Promise((r) => setTimeout(r, 300)); // the delay queue keeps writing into the full sink
+      for (const s of stalled) s.resume();
+      await waitFor('every byte at the target', 10_000, () => (bytesRead === total ? true : undefined));
+      expect(warnings.filter((w) => w.includes('MaxListenersExceeded'))).to.deep.equal([]);
+    } finally {
+      process.off('warning', onWarning);
+      for (const s of stalled) s.destroy();
+      await new Promise<void>((resolve) => target.close(() => resolve()));
+    }
+  });
 });
