@@ -7,7 +7,8 @@
  * Runs, in order (durations: full / --quick):
  * 1. ceilings: loopback WebSocket between two processes, sequential disk write with fdatasync;
  * 2. produce, closed loop, one producer process, many send calls in flight: 100 B and 1 KiB values,
- *    acks=all (idempotent) and acks=1; `repeat` rounds, interleaved, medians reported;
+ *    acks=all (idempotent) and acks=1; `repeat` rounds, interleaved, medians reported; after each run
+ *    the next waits until the followers have caught up (`settle`), so no run measures another's backlog;
  * 3. consume: one consumer process reads the 100 B acks=all topic from the beginning (`repeat` times);
  * 4. latency: open loop at 50,000 records/s, acks=all; produce-to-ack in the producer process,
  *    produce-to-consume in a consumer process, both from each record's due time;
@@ -131,6 +132,8 @@ interface Measured {
   readonly recovery: { readonly dataBytes: number; readonly listeningMs: number; readonly unfencedMs: number; readonly inIsrMs: number; readonly fillMbPerS: number };
   readonly raft: { readonly pipelined: number; readonly sequential: number; readonly p99Ms: number };
   readonly loads: number[];
+  /** ms waited for replication to catch up after each produce run. */
+  readonly settleMs: number[];
   /** An Error when the --peers run failed. */
   readonly peers: PeerFigures | Error | undefined;
 }
@@ -143,6 +146,36 @@ async function createTopic(admin: Admin, topic: string): Promise<void> {
 async function leadersOf(admin: Admin, topic: string): Promise<Map<number, number>> {
   const t = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0];
   return new Map((t?.partitions ?? []).map((p) => [p.partitionId, p.leader]));
+}
+
+/** How long `settle` waits at most, and how often it looks. */
+const SETTLE_WAIT_MS_MAX = 180_000;
+const SETTLE_POLL_MS = 500;
+
+/**
+ * Waits until replication has caught up with what was produced to `topics`: every partition has its
+ * whole replica set in the ISR and a high watermark that did not move over one poll. acks=1 does not
+ * wait for the followers, so after an acks=1 run they are still copying the leaders' backlog (the
+ * 1 KiB acks=1 run writes faster than the disk takes three copies); a run measured meanwhile would
+ * measure that copy too. Resolves with the ms waited; gives up (and says so) after SETTLE_WAIT_MS_MAX.
+ */
+async function settle(admin: Admin, topics: string[], progress: BenchContext['progress'], label: string): Promise<number> {
+  const startMs = performance.now();
+  let previous: string | undefined;
+  try {
+    await waitFor('replication to catch up', SETTLE_WAIT_MS_MAX, async () => {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      const complete = meta.topics.every((t) => t.partitions.every((p) => p.isr.length === p.replicas.length));
+      const hws = (await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t)))).flat().map((o) => o.high).join(',');
+      const stable = complete && hws === previous;
+      previous = hws;
+      progress.update(`${label}: waiting for the followers to catch up (${((performance.now() - startMs) / 1000).toFixed(0)} s)`);
+      return stable ? true : undefined;
+    }, SETTLE_POLL_MS);
+  } catch (e) {
+    progress.update(`${label}: ${String(e)}; going on`, true);
+  }
+  return performance.now() - startMs;
 }
 
 async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<Measured> {
@@ -169,6 +202,7 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
 
     // 2. Produce, closed loop: rounds interleave the kinds so that load drifts hit each kind alike.
     const produce = new Map<string, ProduceResult[]>(PRODUCE_KINDS.map((k) => [k.key, []]));
+    const settleMs: number[] = [];
     for (let round = 1; round <= plan.repeat; round++) {
       for (const kind of PRODUCE_KINDS) {
         const label = `cluster: produce ${kind.label}, round ${round}/${plan.repeat}`;
@@ -181,6 +215,7 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
         produce.get(kind.key)?.push(result);
         loads.push(load1());
         progress.update(`${label}: ${formatCount(result.records / result.seconds)} records/s`, true);
+        settleMs.push(await settle(admin, [kind.topic], progress, label));
       }
     }
 
@@ -316,7 +351,7 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
 
     // The side-by-side run must not cost the figures measured so far: a failure is reported, not thrown.
     const peers = plan.peersDir === undefined ? undefined : await runPeers(plan.peersDir, context).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-    return { ceilings, produce, consume, latency, failover, recovery, raft, loads, peers };
+    return { ceilings, produce, consume, latency, failover, recovery, raft, loads, settleMs, peers };
   } finally {
     await admin.disconnect().catch(() => {});
     await Promise.all([producer?.close(), consumer?.close()]);
@@ -440,11 +475,12 @@ export const clusterBench: Bench = async (context: BenchContext) => {
 
   figures['load_avg_min'] = Math.round(Math.min(...m.loads) * 100) / 100;
   figures['load_avg_max'] = Math.round(Math.max(...m.loads) * 100) / 100;
+  figures['settle_ms_max'] = Math.round(Math.max(0, ...m.settleMs));
   figures['repeat'] = plan.repeat;
   rows.push({
     what: 'setup',
     value: '',
-    note: `3 node processes, ${PARTITIONS} partitions, RF ${REPLICATION}, min.insync.replicas=2, flush=always; ${plan.quick ? '--quick, ' : ''}medians of ${plan.repeat}; 1-min load ${figures['load_avg_min'].toFixed(1)}..${figures['load_avg_max'].toFixed(1)}`,
+    note: `3 node processes, ${PARTITIONS} partitions, RF ${REPLICATION}, min.insync.replicas=2, flush=always; ${plan.quick ? '--quick, ' : ''}medians of ${plan.repeat}; 1-min load ${figures['load_avg_min'].toFixed(1)}..${figures['load_avg_max'].toFixed(1)}; after each produce run waited up to ${(figures['settle_ms_max'] / 1000).toFixed(1)} s for the followers to catch up`,
   });
   return { figures, rows };
 };
