@@ -230,7 +230,7 @@ async function readAll(log: ReplicaLog, cluster: RaftCluster): Promise<Compacted
   let offset = log.logStartOffset;
   while (offset < log.logEndOffset) {
     let bytes: Uint8Array | { error: string } | undefined;
-    void log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset }).then((b) => (bytes = b));
+    void log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset, fromFile: true }).then((b) => (bytes = b));
     await cluster.runFor(1000, () => bytes !== undefined);
     if (bytes === undefined || 'error' in bytes || bytes.length === 0) break;
     let next = offset;

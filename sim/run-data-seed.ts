@@ -322,12 +322,12 @@ function startBitRot(
 }
 
 /** Every record of a replica's log, read through its public API, and why the read stopped short, if it did. */
-async function readAll(log: { logStartOffset: number; logEndOffset: number; read: (offset: number, limits: { maxBytes: number; maxOffset: number }) => Promise<Uint8Array | { error: string; message?: string }> }, cluster: RaftCluster): Promise<{ records: FinalRecord[]; error?: string }> {
+async function readAll(log: { logStartOffset: number; logEndOffset: number; read: (offset: number, limits: { maxBytes: number; maxOffset: number; fromFile?: boolean }) => Promise<Uint8Array | { error: string; message?: string }> }, cluster: RaftCluster): Promise<{ records: FinalRecord[]; error?: string }> {
   const out: FinalRecord[] = [];
   let offset = log.logStartOffset;
   while (offset < log.logEndOffset) {
     let bytes: Uint8Array | { error: string; message?: string } | undefined;
-    void log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset }).then((b) => (bytes = b));
+    void log.read(offset, { maxBytes: 1 << 20, maxOffset: log.logEndOffset, fromFile: true }).then((b) => (bytes = b));
     await cluster.runFor(1000, () => bytes !== undefined);
     if (bytes === undefined) return { records: out, error: `the read at offset ${offset} did not finish` };
     if ('error' in bytes) return { records: out, error: `the read at offset ${offset} failed: ${bytes.error}${bytes.message === undefined ? '' : ` (${bytes.message})`}` };

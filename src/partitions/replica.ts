@@ -46,7 +46,7 @@ export interface ReplicaLog {
   appendAsLeader(batch: Uint8Array, leaderEpoch: number, nowMs: number): Promise<AppendInfo | PartitionErrorResult>;
   appendAsFollower(batches: Uint8Array, nowMs: number): Promise<readonly AppendInfo[] | PartitionErrorResult>;
   flush(): Promise<number>;
-  read(fetchOffset: number, limits: { maxBytes: number; maxOffset: number }): Promise<Uint8Array | PartitionErrorResult>;
+  read(fetchOffset: number, limits: { maxBytes: number; maxOffset: number; fromFile?: boolean }): Promise<Uint8Array | PartitionErrorResult>;
   truncateTo(offset: number): Promise<void>;
   assignEpoch(epoch: number, startOffset: number): void;
   endOffsetForEpoch(epoch: number): { epoch: number; endOffset: number };
@@ -610,7 +610,7 @@ export class PartitionReplica {
       const log = this.deps.log;
       let offset = log.logStartOffset;
       while (offset < log.logEndOffset) {
-        const bytes = await log.read(offset, { maxBytes: chunkBytes, maxOffset: log.logEndOffset });
+        const bytes = await log.read(offset, { maxBytes: chunkBytes, maxOffset: log.logEndOffset, fromFile: true });
         if ('error' in bytes) {
           if (bytes.error === 'KAFKA_STORAGE_ERROR') this.onCorruption(bytes.message);
           return false;

@@ -147,6 +147,8 @@ export interface ReadLimits {
   readonly maxBytes: number;
   /** Exclusive: no batch with an offset at or beyond it is returned (the HW for consumers). */
   readonly maxOffset: number;
+  /** Read from the file even where the newest batches are in memory: scrubs verify what is on disk. */
+  readonly fromFile?: boolean;
 }
 
 export interface RetentionResult {
@@ -744,7 +746,8 @@ export class SegmentLog {
    * `maxOffset`. Empty at the log end or when the first batch reaches `maxOffset`. Every batch read
    * from the file passed its CRC check now; one that fails gives KAFKA_STORAGE_ERROR (never served).
    * The newest small batches of the active segment come from memory (tail-batches.ts): the bytes the
-   * append wrote, checked when they were appended. The buffer is fresh and the caller's.
+   * append wrote, checked when they were appended; `fromFile` reads them from the file too. The buffer
+   * is fresh and the caller's.
    * OFFSET_OUT_OF_RANGE outside [logStartOffset, logEndOffset].
    */
   async read(fetchOffset: number, limits: ReadLimits): Promise<Uint8Array | PartitionErrorResult> {
@@ -768,7 +771,7 @@ export class SegmentLog {
     if (fetchOffset >= maxOffset) return new Uint8Array(0);
     const segment = this.segmentFor(fetchOffset);
     const end = segment.size;
-    const cached = segment.tail?.read(fetchOffset, { maxBytes: limits.maxBytes, maxOffset, visibleSize: end });
+    const cached = limits.fromFile === true ? undefined : segment.tail?.read(fetchOffset, { maxBytes: limits.maxBytes, maxOffset, visibleSize: end });
     if (cached !== undefined) return cached;
     const located = await this.locate(segment, fetchOffset, end);
     if (isPartitionError(located)) return located;

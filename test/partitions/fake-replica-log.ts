@@ -157,7 +157,7 @@ export class FakeReplicaLog implements ReplicaLog {
     }
   }
 
-  async read(fetchOffset: number, limits: { maxBytes: number; maxOffset: number }): Promise<Uint8Array | PartitionErrorResult> {
+  async read(fetchOffset: number, limits: { maxBytes: number; maxOffset: number; fromFile?: boolean }): Promise<Uint8Array | PartitionErrorResult> {
     if (fetchOffset < this.logStartOffset || fetchOffset > this.logEndOffset) {
       return partitionError('OFFSET_OUT_OF_RANGE', `${fetchOffset} outside [${this.logStartOffset}, ${this.logEndOffset}]`);
     }

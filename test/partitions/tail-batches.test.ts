@@ -99,6 +99,8 @@ describe('tail batches', () => {
     const tail = await log.read(44, limits);
     expect(tail).to.be.instanceOf(Uint8Array);
     expect((tail as Uint8Array).length).to.equal(small.length);
+    // Scrubs read what is on disk: there the rot is found.
+    expect(await log.read(44, { ...limits, fromFile: true })).to.include({ error: 'KAFKA_STORAGE_ERROR' });
     // A truncation drops the cache: from then on the file answers, rot and all.
     await log.appendAsLeader(batch(3, 20), 1, 0); // offsets 46-48
     await log.truncateTo(46);
