@@ -808,7 +808,8 @@ export class SegmentLog {
       at += checked.header.sizeInBytes;
     }
     assert(at > 0, 'the first batch is served whole');
-    return at === bytes.length ? bytes : bytes.slice(0, at);
+    // A view, not a copy: the read buffer is ours alone, and it is dropped with the answer.
+    return at === bytes.length ? bytes : bytes.subarray(0, at);
   }
 
   /** The segment holding `offset` (logStartOffset <= offset < logEndOffset). */
