@@ -37,7 +37,7 @@ import { measureCeilings, type Ceilings } from './ceilings.js';
 import { median, type LatencySummary } from './latency-recorder.js';
 import { LoadClient } from './load-client.js';
 import { wallMs, type ConsumeResult, type PacedResult, type ProduceResult } from './load-protocol.js';
-import { waitFor } from '../chaos/harness.js';
+import { caughtUp, waitFor } from '../chaos/harness.js';
 import { LocalCluster } from './local-cluster.js';
 import { runPeers, type PeerFigures } from './peers.js';
 import { measureCommits, PIPELINED_INFLIGHT, ratePerS } from './raft.js';
@@ -148,30 +148,23 @@ async function leadersOf(admin: Admin, topic: string): Promise<Map<number, numbe
   return new Map((t?.partitions ?? []).map((p) => [p.partitionId, p.leader]));
 }
 
-/** How long `settle` waits at most, and how often it looks. */
+/** How long `settle` waits at most, and how long the high watermarks must hold still. */
 const SETTLE_WAIT_MS_MAX = 180_000;
-const SETTLE_POLL_MS = 500;
+const SETTLE_PAUSE_MS = 500;
 
 /**
- * Waits until replication has caught up with what was produced to `topics`: every partition has its
- * whole replica set in the ISR and a high watermark that did not move over one poll. acks=1 does not
- * wait for the followers, so after an acks=1 run they are still copying the leaders' backlog (the
- * 1 KiB acks=1 run writes faster than the disk takes three copies); a run measured meanwhile would
- * measure that copy too. Resolves with the ms waited; gives up (and says so) after SETTLE_WAIT_MS_MAX.
+ * Waits until replication has caught up with what was produced to `topics` (`caughtUp`: whole ISRs,
+ * high watermarks still over SETTLE_PAUSE_MS). acks=1 does not wait for the followers, so after an
+ * acks=1 run they are still copying the leaders' backlog (the 1 KiB acks=1 run writes faster than the
+ * disk takes three copies); a run measured meanwhile would measure that copy too. Resolves with the ms waited; gives up (and says so) after SETTLE_WAIT_MS_MAX.
  */
 async function settle(admin: Admin, topics: string[], progress: BenchContext['progress'], label: string): Promise<number> {
   const startMs = performance.now();
-  let previous: string | undefined;
   try {
     await waitFor('replication to catch up', SETTLE_WAIT_MS_MAX, async () => {
-      const meta = await admin.fetchTopicMetadata({ topics });
-      const complete = meta.topics.every((t) => t.partitions.every((p) => p.isr.length === p.replicas.length));
-      const hws = (await Promise.all(topics.map((t) => admin.fetchTopicOffsets(t)))).flat().map((o) => o.high).join(',');
-      const stable = complete && hws === previous;
-      previous = hws;
       progress.update(`${label}: waiting for the followers to catch up (${((performance.now() - startMs) / 1000).toFixed(0)} s)`);
-      return stable ? true : undefined;
-    }, SETTLE_POLL_MS);
+      return caughtUp(admin, topics, SETTLE_PAUSE_MS);
+    }, SETTLE_PAUSE_MS);
   } catch (e) {
     progress.update(`${label}: ${String(e)}; going on`, true);
   }

@@ -22,7 +22,7 @@ import type { Admin } from '../src/client/admin.js';
 import { SeededRandom } from '../src/util/random.js';
 import type { ChaosOptions } from './args.js';
 import { checkHistory, type CheckResult } from './check.js';
-import { waitFor } from './harness.js';
+import { caughtUp, waitFor } from './harness.js';
 import { CHAOS_TIMING, ChaosCluster } from './cluster.js';
 import { FaultRunner } from './faults.js';
 import { History } from './history.js';
@@ -168,13 +168,8 @@ export class ChaosRun {
           if (this.aborted) throw new Error('aborted');
           const d = await a.describeCluster();
           if (d.brokers.length !== 3 || d.brokers.some((b) => b.fenced) || d.controller <= 0) return undefined;
-          const m = await a.fetchTopicMetadata({ topics: [TOPIC, '__consumer_offsets'] });
-          for (const t of m.topics) for (const p of t.partitions) if (p.leader <= 0 || p.isr.length !== p.replicas.length) return undefined;
-          const first = await a.fetchTopicOffsets(TOPIC);
-          await sleep(1000);
-          const second = await a.fetchTopicOffsets(TOPIC);
-          const same = first.length === PARTITIONS && first.every((x) => second.find((y) => y.partition === x.partition)?.high === x.high);
-          return same ? new Map(second.map((x) => [x.partition, x.high])) : undefined;
+          const hws = (await caughtUp(a, [TOPIC], 1000, ['__consumer_offsets']))?.get(TOPIC);
+          return hws?.size === PARTITIONS ? hws : undefined;
         }, POLL_MS);
         log(`converged: high watermarks ${[...ends].map(([p, hw]) => `p${p}=${hw}`).join(' ')}`);
       } catch (e) {
