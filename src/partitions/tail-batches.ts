@@ -51,10 +51,9 @@ export class TailBatches {
   add(baseOffset: number, lastOffset: number, position: number, bytes: Uint8Array): void {
     const last = this.entries[this.entries.length - 1];
     const follows = last === undefined || this.first === this.entries.length || last.position + last.bytes.length === position;
-    if (bytes.length > TAIL_BATCH_BYTES_MAX || bytes.length > this.budgetBytes || !follows) {
-      this.clear();
-      if (bytes.length > TAIL_BATCH_BYTES_MAX || bytes.length > this.budgetBytes) return;
-    }
+    const kept = bytes.length <= Math.min(TAIL_BATCH_BYTES_MAX, this.budgetBytes);
+    if (!kept || !follows) this.clear();
+    if (!kept) return;
     this.entries.push({ baseOffset, lastOffset, position, bytes: bytes.slice() });
     this.bytes += bytes.length;
     while (this.bytes > this.budgetBytes) {
@@ -68,7 +67,8 @@ export class TailBatches {
   }
 
   clear(): void {
-    this.entries = [];
+    // Reused, not replaced: with large batches every append clears an empty cache.
+    this.entries.length = 0;
     this.first = 0;
     this.bytes = 0;
   }
