@@ -1,6 +1,6 @@
 /**
  * Shared fixtures of the log tests: a small virtual clock, a simulated disk on it, temporary real
- * directories, and helpers to await rejections and settle promises.
+ * directories, helpers to await rejections and settle promises, and a segment log configuration.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,17 @@ import { join } from 'node:path';
 import { settle, TestClock } from '../support/test-clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { SimLogDisk, type LatencyRangeMs } from '../../sim/sim-log-fs.js';
+import type { SegmentLogConfig } from '../../src/partitions/segment-log.js';
+
+/** A segment log's configuration for tests: 1 MiB segments, no retention, flush=always. */
+export const BASE_CONFIG: SegmentLogConfig = {
+  segmentBytes: 1024 * 1024,
+  segmentMs: 7 * 24 * 3600 * 1000,
+  retentionMs: -1,
+  retentionBytes: -1,
+  flush: 'always',
+  maxMessageBytes: 1024 * 1024,
+};
 
 export { settle, TestClock };
 

@@ -25,17 +25,9 @@ import { silentLoggers } from '../../src/util/log.js';
 import { SimLogDisk } from '../../sim/sim-log-fs.js';
 import { Scheduler } from '../../sim/scheduler.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { simDisk, tempDir, type SimLatency } from './log-fs-fixtures.js';
+import { BASE_CONFIG, simDisk, tempDir, type SimLatency } from './log-fs-fixtures.js';
 
 const DIR = 't-0';
-const BASE_CONFIG: SegmentLogConfig = {
-  segmentBytes: 1024 * 1024,
-  segmentMs: 7 * 24 * 3600 * 1000,
-  retentionMs: -1,
-  retentionBytes: -1,
-  flush: 'always',
-  maxMessageBytes: 1024 * 1024,
-};
 
 /** A batch of `count` records, values of `valueBytes` bytes, timestamps ts, ts+1, ... */
 function batch(count: number, options: { ts?: number; valueBytes?: number; producerId?: number } = {}): Uint8Array {

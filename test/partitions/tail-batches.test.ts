@@ -11,17 +11,9 @@ import { SegmentLog, type SegmentLogConfig } from '../../src/partitions/segment-
 import { TAIL_BATCH_BYTES_MAX, TailBatches } from '../../src/partitions/tail-batches.js';
 import { silentLoggers } from '../../src/util/log.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { simDisk } from './log-fs-fixtures.js';
+import { BASE_CONFIG, simDisk } from './log-fs-fixtures.js';
 
 const DIR = 't-0';
-const CONFIG: SegmentLogConfig = {
-  segmentBytes: 256 * 1024,
-  segmentMs: 7 * 24 * 3600 * 1000,
-  retentionMs: -1,
-  retentionBytes: -1,
-  flush: 'always',
-  maxMessageBytes: 1024 * 1024,
-};
 
 function batch(count: number, valueBytes: number): Uint8Array {
   return encodeRecordBatch(Array.from({ length: count }, (_, i) => ({ key: null, value: new Uint8Array(valueBytes).fill(i & 0xff), timestamp: 1_000 + i })), {});
@@ -29,7 +21,7 @@ function batch(count: number, valueBytes: number): Uint8Array {
 
 async function openLog(config: Partial<SegmentLogConfig>, seed: number) {
   const { disk } = simDisk(seed);
-  const log = await SegmentLog.open({ dir: await disk.mount().directory(DIR), config: { ...CONFIG, ...config }, nowMs: 0, logger: silentLoggers('') });
+  const log = await SegmentLog.open({ dir: await disk.mount().directory(DIR), config: { ...BASE_CONFIG, ...config }, nowMs: 0, logger: silentLoggers('') });
   return { disk, log };
 }
 
