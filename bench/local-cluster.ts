@@ -112,7 +112,10 @@ export class LocalCluster {
     process.kill(this.pidOf(id), 'SIGKILL');
   }
 
-  /** Starts one node again by hand, as the README says: `skein node --config DIR/node-<id>/config.json`. */
+  /**
+   * Starts one node again by hand, as the README says: `skein node --config DIR/node-<id>/config.json`
+   * (without the node flags, so the command relaunches itself with them, as it does for a user).
+   */
   async restart(id: number): Promise<void> {
     await this.restartTimed(id);
   }

@@ -20,6 +20,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeProcessArgs } from '../src/cli/node-flags.js';
 import { generateClusterId, writeNodeConfigFile } from '../src/node/node-config.js';
 import { freePorts } from './harness.js';
 import { LinkProxy, type LinkMode } from './link-proxy.js';
@@ -223,7 +224,9 @@ export class ChaosCluster {
     const h = this.handle(id);
     h.state = 'starting';
     h.expectExit = false;
-    const child = spawn(process.execPath, [SKEIN_BIN, 'node', '--config', h.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
+    // With the node flags: the child is the node itself (no relaunch), so signals to it reach the node.
+    const env = { ...process.env, ...this.env };
+    const child = spawn(process.execPath, nodeProcessArgs(SKEIN_BIN, h.configPath, env), { stdio: ['ignore', 'pipe', 'pipe'], env });
     h.child = child;
     h.log.write(`---- chaos: starting node ${id} (pid ${child.pid}) at ${new Date().toISOString()}\n`);
     let out = '';

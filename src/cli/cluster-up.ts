@@ -30,6 +30,7 @@ import { intOption, parse, stringOption, UsageError } from './args.js';
 import { probeCluster, type ClusterView } from './cluster-probe.js';
 import { shown } from './format.js';
 import { pidFileOf } from './node-command.js';
+import { nodeProcessArgs, nodeV8Flags } from './node-flags.js';
 
 export const CLUSTER_UP_USAGE = 'usage: skein cluster up [--nodes 3] [--data ./data] [--port 9092]';
 
@@ -110,7 +111,7 @@ function spawnNode(plan: NodePlan): ChildProcess {
   try {
     // detached: a node gets its own process group, so a Ctrl-C in the terminal reaches only this
     // process, which then asks every node for a controlled shutdown (once).
-    return spawn(process.execPath, [bin, 'node', '--config', plan.configPath], { stdio: ['ignore', log, log], env: process.env, detached: true });
+    return spawn(process.execPath, nodeProcessArgs(bin, plan.configPath), { stdio: ['ignore', log, log], env: process.env, detached: true });
   } finally {
     closeSync(log);
   }
@@ -164,6 +165,7 @@ export async function clusterUp(argv: readonly string[]): Promise<number> {
   const nodes = intOption(parsed, 'nodes', 3, 1, 9);
   const port = intOption(parsed, 'port', 9092, 1024, 65535 - nodes);
   const root = resolve(stringOption(parsed, 'data') ?? 'data');
+  nodeV8Flags(); // a bad SKEIN_NODE_V8_FLAGS fails here, before any node starts
   const plans = await planCluster(root, nodes, port);
   const running = plans.filter((p) => livePid(p.dir) !== undefined);
   if (running.length > 0) {

@@ -10,6 +10,8 @@
  *   and exits 1.
  * - Lines on stdout: one when listening, one when stopping, one when stopped. Detailed logs are
  *   `debug` namespaces (`DEBUG=skein:* skein node ...`).
+ * - A node runs with the node V8 flags (node-flags.ts): started without them, the command runs the
+ *   node in a child process that has them (node-relaunch.ts), with the same contract.
  */
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ import { loadNodeConfig, NodeConfigError } from '../node/node-config.js';
 import { startNode } from '../node/node-process.js';
 import { parse, stringOption, UsageError } from './args.js';
 import { shown } from './format.js';
+import { missingNodeFlags, relaunchWithFlags } from './node-relaunch.js';
 
 export const NODE_USAGE = 'usage: skein node --config FILE';
 
@@ -26,6 +29,8 @@ export function pidFileOf(dataDir: string): string {
 }
 
 export async function nodeCommand(argv: readonly string[]): Promise<number> {
+  const missing = missingNodeFlags();
+  if (missing.length > 0) return relaunchWithFlags(missing);
   const parsed = parse(argv, { config: { type: 'string' } }, 0);
   const path = stringOption(parsed, 'config');
   if (path === undefined) throw new UsageError('missing --config FILE');

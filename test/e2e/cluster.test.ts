@@ -72,6 +72,8 @@ describe('end to end: a 3-node cluster of real processes', function () {
       expect(restarted, 'the node was restarted mid-stream').to.not.equal(undefined);
       expect(failed, `sends that failed: ${failed.map(String).join('; ')}`).to.deep.equal([]);
       expect(acknowledged.size).to.equal(TOTAL);
+      // Every node runs with the node V8 flags: those of cluster up, and the one restarted by hand (relaunched).
+      for (const id of [1, 2, 3]) expect(readFileSync(`/proc/${cluster.pidOf(id)}/cmdline`, 'utf8').split('\0'), `node ${id}`).to.include('--single-threaded-gc');
       const logs = [1, 2, 3].map((id) => readFileSync(join(cluster.nodeDir(id), 'node.log'), 'utf8')).join('\n');
       expect(logs, 'fenced for its closed connections').to.match(new RegExp(`fencing broker ${victim}: no connection for \\d+ ms`));
 
