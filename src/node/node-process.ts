@@ -3,7 +3,8 @@
  * lifecycle) and, on brokers, the replica manager, wired to real time, disk and network. It mirrors
  * the simulator's composition (sim/metadata-process.ts + sim/data-plane.ts) with real ports:
  * LevelRaftStorage at `<dataDir>/raft`, NodeLogFileSystem at `<dataDir>/partitions`, a NetServer for
- * incoming traffic and a PeerTransport for outgoing.
+ * incoming traffic and two PeerTransports for outgoing: one for Raft and controller requests, one for
+ * follower fetches.
  *
  * Invariants:
  * - The data directory is formatted (meta.json) before anything else touches it; a directory of
@@ -15,6 +16,10 @@
  *   the metadata image knows (a peer in the config's `peerUrls` is dialled at that URL instead); to a
  *   peer without an address (an observer), over the connection it opened to us, if any. Best effort
  *   throughout. Follower fetches and controller requests use the same addresses.
+ * - Follower fetches travel on their own connection to each peer, apart from Raft messages and
+ *   controller requests (heartbeats, AlterPartition): every followed partition keeps a long-poll fetch
+ *   parked at its leader, and sharing a connection's bounded requests in flight (128) with them let a
+ *   broker following a few hundred partitions starve its own heartbeats until it was fenced.
  * - Controller requests to this node's own id are served locally (a combined node does not dial itself).
  * - Clients (node id 0 in the handshake) may send only admin controller requests; any node forwards
  *   them to the active controller (KIP-590). DescribeQuorum is answered by the Raft leader, one
@@ -166,6 +171,18 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
       ...(overrides.limits !== undefined ? { limits: overrides.limits } : {}),
     });
     cleanup.push(() => transport.close());
+    // Follower fetches only (see the header); Raft messages a peer sends back on it still count.
+    const fetchTransport = new PeerTransport({
+      selfId: id,
+      clusterId,
+      resolveUrl,
+      clock,
+      random,
+      logger: loggers('skein:node:fetch-transport'),
+      onRaft: (message) => node?.receiveRaft(message),
+      ...(overrides.limits !== undefined ? { limits: overrides.limits } : {}),
+    });
+    cleanup.push(() => fetchTransport.close());
 
     const sendRaft = (message: Message): void => {
       const back = incoming.get(message.to);
@@ -243,7 +260,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
           await fs.removeDirectory(name);
         },
         fetchFrom: (leader, topicId, partition, request) =>
-          transport.request(leader, 'fetch', { ...request, topicId, partition }, { timeoutMs: request.maxWaitMs + 5000 }),
+          fetchTransport.request(leader, 'fetch', { ...request, topicId, partition }, { timeoutMs: request.maxWaitMs + 5000 }),
         alterPartition: (request) => channel.request(controllerTarget(), request),
         replicaFailed: (request) => channel.request(controllerTarget(), request),
         brokerEpoch: () => node?.broker?.brokerEpoch ?? -1,
@@ -294,6 +311,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
         if (peerId <= 0 || incoming.get(peerId) === connection) return;
         incoming.set(peerId, connection);
         transport.peerAlive(peerId); // a restarted peer is reached at once, not after our backoff
+        fetchTransport.peerAlive(peerId);
       },
       forwardToController: async (request) => {
         const target = controllerTarget();

@@ -17,7 +17,7 @@ import type { Connection } from '../../src/net/connection.js';
 import type { MetadataResponse, MetadataTopic } from '../../src/net/protocol.js';
 import { decodeRecords, encodeRecordBatch, iterateBatches } from '../../src/partitions/record-batch.js';
 import { NodeConfigError, formatOrCheckDataDir, parseNodeConfig, type NodeConfig } from '../../src/node/node-config.js';
-import { startNode, type RunningNode } from '../../src/node/node-process.js';
+import { startNode, type NodeOverrides, type RunningNode } from '../../src/node/node-process.js';
 import { freePorts, waitFor } from '../support/test-nodes.js';
 
 const CLUSTER_ID = 'test-cluster-1';
@@ -110,6 +110,7 @@ describe('node process: a three-node cluster', function () {
     await Promise.all([...nodes.values()].map((n) => n.stop()));
     nodes = new Map();
     configs = new Map();
+    overrides = {};
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     dirs = [];
   });
@@ -131,10 +132,12 @@ describe('node process: a three-node cluster', function () {
     }
   }
 
+  let overrides: NodeOverrides = {};
+
   async function start(id: number): Promise<RunningNode> {
     const config = configs.get(id);
     if (config === undefined) throw new Error(`no config for ${id}`);
-    const n = await startNode(config);
+    const n = await startNode(config, overrides);
     nodes.set(id, n);
     return n;
   }
@@ -180,13 +183,13 @@ describe('node process: a three-node cluster', function () {
     });
   }
 
-  async function createTopic(name: string): Promise<void> {
+  async function createTopic(name: string, numPartitions = 3): Promise<void> {
     await waitFor(`topic ${name} created`, 20_000, async () => {
       const m = await clusterReady([...nodes.keys()]);
       const controller = nodes.get(m.controllerId);
       if (controller === undefined) return undefined;
       const c = await client(controller.url);
-      const answer = await c.request('controller', { kind: 'create-topics', topics: [{ name, numPartitions: 3, replicationFactor: 3 }], validateOnly: false });
+      const answer = await c.request('controller', { kind: 'create-topics', topics: [{ name, numPartitions, replicationFactor: 3 }], validateOnly: false });
       c.close();
       const response = answer.response;
       if ('error' in response) return undefined; // NOT_CONTROLLER: try again
@@ -297,6 +300,29 @@ describe('node process: a three-node cluster', function () {
     });
     await produceAndRead('events', 'after');
   });
+  it('keeps heartbeats and ISR changes flowing while every connection slot to a leader holds a parked follower fetch', async () => {
+    // 8 requests in flight per connection; 24 partitions, RF 3: each node follows 8 partitions of each
+    // other node, each with a long-poll fetch parked at its leader. On a connection shared with the
+    // controller requests, those 8 would refuse every heartbeat (TOO_MANY_REQUESTS) and get the broker
+    // fenced; follower fetches have their own connection, so nothing is fenced and the ISRs stay whole.
+    overrides = { limits: { maxInFlightRequests: 8 } };
+    await setUp();
+    await clusterReady([1, 2, 3]);
+    await createTopic('wide', 24);
+    const wholeIsrs = async (): Promise<true | undefined> => {
+      const m = await metadata([...nodes.keys()][0] as number);
+      const t = m.topics.find((x) => x.name === 'wide');
+      return t !== undefined && !('error' in t) && t.partitions.length === 24 && t.partitions.every((p) => p.leader > 0 && p.isr.length === 3) ? true : undefined;
+    };
+    await waitFor('24 partitions led, with whole ISRs', 30_000, wholeIsrs);
+    // Twice the session timeout (3 s) and the replica lag limit (3 s): a starved broker would be fenced
+    // and a starved follower dropped from its ISRs by then.
+    await new Promise((r) => setTimeout(r, 6_500));
+    const m = await clusterReady([1, 2, 3]);
+    expect(m.brokers.filter((b) => b.fenced).map((b) => b.id)).to.deep.equal([]);
+    expect(await wholeIsrs()).to.equal(true);
+  });
+
   it('serves clients at any node: forwarded admin requests, the quorum, producer ids; refuses broker requests from clients', async () => {
     await setUp();
     const m = await clusterReady([1, 2, 3]);
