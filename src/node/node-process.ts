@@ -160,29 +160,23 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
     };
 
     // ---- Network out ----
-    const transport = new PeerTransport({
-      selfId: id,
-      clusterId,
-      resolveUrl,
-      clock,
-      random,
-      logger: loggers('skein:node:transport'),
-      onRaft: (message) => node?.receiveRaft(message),
-      ...(overrides.limits !== undefined ? { limits: overrides.limits } : {}),
-    });
-    cleanup.push(() => transport.close());
+    const peerTransport = (logger: string): PeerTransport => {
+      const t = new PeerTransport({
+        selfId: id,
+        clusterId,
+        resolveUrl,
+        clock,
+        random,
+        logger: loggers(logger),
+        onRaft: (message) => node?.receiveRaft(message),
+        ...(overrides.limits !== undefined ? { limits: overrides.limits } : {}),
+      });
+      cleanup.push(() => t.close());
+      return t;
+    };
+    const transport = peerTransport('skein:node:transport');
     // Follower fetches only (see the header); Raft messages a peer sends back on it still count.
-    const fetchTransport = new PeerTransport({
-      selfId: id,
-      clusterId,
-      resolveUrl,
-      clock,
-      random,
-      logger: loggers('skein:node:fetch-transport'),
-      onRaft: (message) => node?.receiveRaft(message),
-      ...(overrides.limits !== undefined ? { limits: overrides.limits } : {}),
-    });
-    cleanup.push(() => fetchTransport.close());
+    const fetchTransport = peerTransport('skein:node:fetch-transport');
 
     const sendRaft = (message: Message): void => {
       const back = incoming.get(message.to);

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAULT_KINDS } from '../../chaos/schedule.js';
+import { alive } from './cluster-processes.js';
 
 const CLI = fileURLToPath(new URL('../../chaos/cli.js', import.meta.url));
 
@@ -32,15 +33,6 @@ function startChaos(args: readonly string[]): Running {
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { output: () => out, exited, kill: (signal) => child.kill(signal) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('chaos suite (real processes under faults)', function () {

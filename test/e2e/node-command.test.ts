@@ -14,7 +14,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateClusterId, writeNodeConfigFile } from '../../src/node/node-config.js';
-import { freePortRange, SKEIN_BIN } from './cluster-processes.js';
+import { waitUntil } from '../support/test-nodes.js';
+import { alive, freePortRange, SKEIN_BIN } from './cluster-processes.js';
 
 interface Started {
   readonly child: ChildProcess;
@@ -29,23 +30,6 @@ function startNodeCommand(configPath: string, env: NodeJS.ProcessEnv): Started {
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
-}
-
-async function until(what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const commandLine = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -87,7 +71,7 @@ describe('end to end: skein node started by hand', function () {
   it('relaunches itself with the node flags; the pid file names the node; SIGINT stops both, exit 0', async () => {
     const s = startNodeCommand(configPath, {});
     started.push(s);
-    await until('listening on', () => s.output().includes('listening on'));
+    await waitUntil('listening on', () => s.output().includes('listening on'), 30_000);
     const pid = Number(readFileSync(join(dataDir, 'pid'), 'utf8'));
     expect(pid).to.not.equal(s.child.pid);
     expect(commandLine(pid)).to.include('--single-threaded-gc');
@@ -103,7 +87,7 @@ describe('end to end: skein node started by hand', function () {
   it('runs the node in its own process when SKEIN_NODE_V8_FLAGS is empty', async () => {
     const s = startNodeCommand(configPath, { SKEIN_NODE_V8_FLAGS: '' });
     started.push(s);
-    await until('listening on', () => s.output().includes('listening on'));
+    await waitUntil('listening on', () => s.output().includes('listening on'), 30_000);
     expect(Number(readFileSync(join(dataDir, 'pid'), 'utf8'))).to.equal(s.child.pid);
     s.child.kill('SIGTERM');
     expect(await s.exited).to.equal(0);
