@@ -8,7 +8,15 @@
  *   handle tracks itself, so `size` is known without a stat). Appends and truncations wait in one queue
  *   and are done in call order (contract item 1); a failed one fails every later one (item 5). Appends
  *   that queued up behind a write in progress go out together as one positional `writev` (at most
- *   1024 buffers, 8 MiB): one thread-pool round trip for many small appends.
+ *   1024 buffers, 8 MiB).
+ * - A write of at most SYNC_WRITE_BYTES_MAX is made on the calling thread (`writeSync`): copying a few
+ *   KiB into the page cache takes microseconds, while a trip through the thread pool puts two thread
+ *   wake-ups on the path of every replicated append (pool thread, then the completion back on the
+ *   event loop), each a scheduling delay on a busy machine. Larger writes go to the thread pool, so
+ *   that copying megabytes never holds up the event loop. The trade-off: a small write waits on the
+ *   event loop when the kernel throttles a writer of too many dirty pages — with flush=always (the
+ *   default) dirty pages are flushed continuously and stay few. `sync` (fdatasync) always runs in the
+ *   thread pool: it waits for the disk.
  * - `sync` waits for the operations queued before it, then calls `datasync` (fdatasync). It is not in
  *   the queue: appends called after it are written while the fdatasync runs, and the next sync covers
  *   them — the basis of group commit.
@@ -19,7 +27,7 @@
  * Limits: one handle per file (asserted), writes and reads loop until complete; a read that finds
  * the file shorter than this handle wrote (someone else truncated it) rejects.
  */
-import { constants } from 'node:fs';
+import { constants, writeSync, writevSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -199,6 +207,8 @@ type QueuedOp =
 /** Bounds of one coalesced write: buffers (IOV_MAX on Linux is 1024) and bytes. */
 const COALESCE_BUFFERS_MAX = 1024;
 const COALESCE_BYTES_MAX = 8 * 1024 * 1024;
+/** Writes up to this size are made on the calling thread, larger ones in the thread pool (see the header). */
+export const SYNC_WRITE_BYTES_MAX = 128 * 1024;
 
 class NodeLogFile implements LogFile {
   /** Bytes counting every append called; appends write at this position. */
@@ -330,7 +340,9 @@ class NodeLogFile implements LogFile {
         bytes += next.data.length;
       }
       try {
-        await writeAllAt(this.handle, group.map((op) => op.data), head.position);
+        const buffers = group.map((op) => op.data);
+        if (bytes <= SYNC_WRITE_BYTES_MAX) writeAllAtNow(this.handle.fd, buffers, head.position);
+        else await writeAllAt(this.handle, buffers, head.position);
       } catch (error) {
         const failure = this.fail('append', error);
         for (const op of group) op.reject(failure);
@@ -376,23 +388,39 @@ class NodeLogFile implements LogFile {
   }
 }
 
-/** Writes `buffers` back to back at `position`, looping over partial writes. */
+/** Writes `buffers` back to back at `position` in the thread pool, looping over partial writes. */
 async function writeAllAt(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
   let pending = buffers;
   let at = position;
   while (pending.length > 0) {
     const { bytesWritten } = pending.length === 1 ? await handle.write(pending[0]!, 0, pending[0]!.length, at) : await handle.writev(pending, at);
     at += bytesWritten;
-    let skip = bytesWritten;
-    const rest: Uint8Array[] = [];
-    for (const buffer of pending) {
-      if (skip >= buffer.length) {
-        skip -= buffer.length;
-        continue;
-      }
-      rest.push(skip === 0 ? buffer : buffer.subarray(skip));
-      skip = 0;
-    }
-    pending = rest;
+    pending = unwritten(pending, bytesWritten);
   }
+}
+
+/** `writeAllAt` on the calling thread. */
+function writeAllAtNow(fd: number, buffers: Uint8Array[], position: number): void {
+  let pending = buffers;
+  let at = position;
+  while (pending.length > 0) {
+    const bytesWritten = pending.length === 1 ? writeSync(fd, pending[0]!, 0, pending[0]!.length, at) : writevSync(fd, pending, at);
+    at += bytesWritten;
+    pending = unwritten(pending, bytesWritten);
+  }
+}
+
+/** What is left of `buffers` once their first `written` bytes are written. */
+function unwritten(buffers: Uint8Array[], written: number): Uint8Array[] {
+  let skip = written;
+  const rest: Uint8Array[] = [];
+  for (const buffer of buffers) {
+    if (skip >= buffer.length) {
+      skip -= buffer.length;
+      continue;
+    }
+    rest.push(skip === 0 ? buffer : buffer.subarray(skip));
+    skip = 0;
+  }
+  return rest;
 }

@@ -4,9 +4,10 @@
  * torn tails, bit rot, disk full, latency, determinism) and node:fs's cleanup of temporary files.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NodeLogFileSystem } from '../../src/node/node-log-fs.js';
+import { NodeLogFileSystem, SYNC_WRITE_BYTES_MAX } from '../../src/node/node-log-fs.js';
 import type { LogFileSystem } from '../../src/partitions/log-fs.js';
 import { logFsContract } from './log-fs-contract.js';
 import { bytesOf, rejection, settled, simDisk, tempDir, textOf } from './log-fs-fixtures.js';
@@ -63,6 +64,36 @@ describe('node log fs', () => {
       const file = await (await fs.directory('p-0')).open('00.log', { create: true });
       await file.append(bytesOf('abc'));
       expect(await readFile(join(dir.path, 'p-0', '00.log'), 'utf8')).to.equal('abc');
+      await file.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+  it('writes small appends on the event loop and large ones in the thread pool, in call order', async () => {
+    const dir = await tempDir('skein-log-fs-');
+    try {
+      const fs = await NodeLogFileSystem.open(dir.path);
+      const file = await (await fs.directory('p-0')).open('00.log', { create: true });
+      const filled = (length: number, byte: number): Uint8Array => new Uint8Array(length).fill(byte);
+      const appends = [
+        filled(10, 1),
+        filled(SYNC_WRITE_BYTES_MAX, 2),
+        filled(SYNC_WRITE_BYTES_MAX + 1, 3),
+        filled(7, 4),
+        filled(3 * SYNC_WRITE_BYTES_MAX, 5),
+        filled(5, 6),
+      ];
+      // A small append on an idle file completes within microtasks: no I/O callback is awaited.
+      let firstDone = false;
+      const first = file.append(appends[0]!).then(() => void (firstDone = true));
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      expect(firstDone, 'a small append completed without a thread-pool round trip').to.equal(true);
+      expect(readFileSync(join(dir.path, 'p-0', '00.log')).length).to.equal(10);
+      // The rest in one go: those queued behind the large write in flight are coalesced.
+      await Promise.all([first, ...appends.slice(1).map((data) => file.append(data))]);
+      const expected = Buffer.concat(appends);
+      expect(Buffer.from(await readFile(join(dir.path, 'p-0', '00.log'))).equals(expected)).to.equal(true);
+      expect(Buffer.from(await file.read(0, expected.length)).equals(expected)).to.equal(true);
       await file.close();
     } finally {
       await dir.remove();
