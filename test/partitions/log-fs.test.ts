@@ -69,6 +69,7 @@ describe('node log fs', () => {
       await dir.remove();
     }
   });
+
   it('writes small appends on the event loop and large ones in the thread pool, in call order', async () => {
     const dir = await tempDir('skein-log-fs-');
     try {
