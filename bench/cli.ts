@@ -2,14 +2,16 @@
  * `npm run bench [-- NAME...] [--quick] [--json] [--repeat N] [--peers DIR] [--transport mesh|relay]`:
  * runs the named benchmarks — by default `cluster`, the suite of issue 7 (a 3-node cluster of real
  * processes: produce, consume, latency, failover, restart recovery, the controller quorum, and this
- * machine's ceilings); also `raft`, `record-batch`, `log` (components alone) and `profile` (one produce
- * run under --cpu-prof, summarised). Without --json it prints a table on stdout; with --json exactly one
- * JSON object on stdout, the figures of every benchmark run. Progress goes to stderr.
+ * machine's ceilings); also `latency` (the suite's latency run alone, on a fresh cluster), `raft`,
+ * `record-batch`, `log` (components alone) and `profile` (one produce run under --cpu-prof,
+ * summarised). Without --json it prints a table on stdout; with --json exactly one JSON object on
+ * stdout, the figures of every benchmark run. Progress goes to stderr.
  * Exit code 2 on bad arguments, 1 when a benchmark fails.
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { formatCount, type Bench, type BenchResult } from './bench-result.js';
 import { clusterBench } from './cluster.js';
+import { latencyBench } from './latency.js';
 import { ProgressLine } from './progress.js';
 import { logBench } from './log.js';
 import { profileBench } from './profile.js';
@@ -18,6 +20,7 @@ import { benchRecordBatch } from './record-batch.js';
 
 const BENCHES: ReadonlyMap<string, Bench> = new Map([
   ['cluster', clusterBench],
+  ['latency', latencyBench],
   ['raft', raftBench],
   ['record-batch', benchRecordBatch],
   ['log', logBench],

@@ -34,7 +34,8 @@ import type { Admin } from '../src/client/admin.js';
 import { Skein } from '../src/client/skein.js';
 import { formatCount, type Bench, type BenchContext, type BenchRow } from './bench-result.js';
 import { measureCeilings, type Ceilings } from './ceilings.js';
-import { median, type LatencySummary } from './latency-recorder.js';
+import { createTopic, LATENCY_RATE_PER_S, latencyResults, latencyRound, medianOf, ms, PARTITIONS, REPLICATION, spread, type LatencyRound } from './latency.js';
+import { median } from './latency-recorder.js';
 import { LoadClient } from './load-client.js';
 import { wallMs, type ConsumeResult, type PacedResult, type ProduceResult } from './load-protocol.js';
 import { caughtUp, waitFor } from '../chaos/harness.js';
@@ -42,19 +43,6 @@ import { LocalCluster } from './local-cluster.js';
 import { runPeers, type PeerFigures } from './peers.js';
 import { measureCommits, PIPELINED_INFLIGHT, ratePerS } from './raft.js';
 
-const PARTITIONS = 6;
-const REPLICATION = 3;
-const TOPIC_CONFIGS = [
-  { name: 'min.insync.replicas', value: '2' },
-  { name: 'flush', value: 'always' },
-];
-const LATENCY_RATE_PER_S = 50_000;
-/**
- * linger.ms of the latency runs. The throughput runs' 5 ms would let a record wait 5 ms in the client
- * before it is even sent — the whole p99 budget of the target (5 ms) — so the latency runs batch for
- * at most 1 ms (at 50,000/s that is still about 50 records per batch).
- */
-const LATENCY_LINGER_MS = 1;
 const RECORDS_PER_SEND = 1000;
 const SENDS_IN_FLIGHT = 32;
 const MB = 1e6;
@@ -127,7 +115,7 @@ interface Measured {
   readonly ceilings: Ceilings;
   readonly produce: ReadonlyMap<string, ProduceResult[]>;
   readonly consume: ConsumeResult[];
-  readonly latency: Array<{ readonly paced: PacedResult; readonly consumed: ConsumeResult }>;
+  readonly latency: LatencyRound[];
   readonly failover: { readonly gapMs: number; readonly ledGapMs: number; readonly victim: number; readonly victimWasController: boolean; readonly partitionsLed: number; readonly firstAckAfterKillMs: number; readonly paced: PacedResult };
   readonly recovery: { readonly dataBytes: number; readonly listeningMs: number; readonly unfencedMs: number; readonly inIsrMs: number; readonly fillMbPerS: number };
   readonly raft: { readonly pipelined: number; readonly sequential: number; readonly p99Ms: number };
@@ -136,11 +124,6 @@ interface Measured {
   readonly settleMs: number[];
   /** An Error when the --peers run failed. */
   readonly peers: PeerFigures | Error | undefined;
-}
-
-async function createTopic(admin: Admin, topic: string): Promise<void> {
-  const created = await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: REPLICATION, configEntries: TOPIC_CONFIGS }] });
-  if (!created) throw new Error(`topic ${topic} already existed`);
 }
 
 async function leadersOf(admin: Admin, topic: string): Promise<Map<number, number>> {
@@ -227,19 +210,10 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
     }
 
     // 4. Latency at a fixed rate: the consumer is reading before the first record is due.
-    const latency: Array<{ paced: PacedResult; consumed: ConsumeResult }> = [];
+    const latency: LatencyRound[] = [];
     for (let round = 1; round <= plan.repeat; round++) {
-      const topic = `bench-latency-${round}`;
-      await createTopic(admin, topic);
       const label = `cluster: latency at ${formatCount(LATENCY_RATE_PER_S)} records/s, round ${round}/${plan.repeat}`;
-      progress.update(label, true);
-      const total = Math.floor((LATENCY_RATE_PER_S * (plan.warmupMs + plan.latencyMs)) / 1000);
-      p.onProgress = (text) => progress.update(`${label}: ${text}`);
-      c.onProgress = () => {};
-      const consumed = c.run({ kind: 'consume', brokers, topic, records: total, timeoutMs: plan.warmupMs + plan.latencyMs + 60_000, latency: { measureFromMs: wallMs() + 1_000 + plan.warmupMs } }, plan.warmupMs + plan.latencyMs + 90_000);
-      await sleep(1_000);
-      const paced = await p.run({ kind: 'paced', brokers, topic, ratePerS: LATENCY_RATE_PER_S, valueBytes: 100, warmupMs: plan.warmupMs, durationMs: plan.latencyMs, lingerMs: LATENCY_LINGER_MS }, plan.warmupMs + plan.latencyMs + 90_000);
-      latency.push({ paced, consumed: await consumed });
+      latency.push(await latencyRound({ admin, producer: p, consumer: c, brokers }, `bench-latency-${round}`, { warmupMs: plan.warmupMs, durationMs: plan.latencyMs }, progress, label));
       loads.push(load1());
     }
 
@@ -356,18 +330,6 @@ function pct(part: number, whole: number): string {
   return `${((100 * part) / whole).toFixed(1)}%`;
 }
 
-function ms(value: number): string {
-  return `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ms`;
-}
-
-function medianOf<T>(runs: readonly T[], pick: (run: T) => number): number {
-  return median(runs.map(pick));
-}
-
-function spread<T>(runs: readonly T[], pick: (run: T) => number, format: (v: number) => string): string {
-  return runs.length > 1 ? `runs ${runs.map((r) => format(pick(r))).join(' / ')}` : '1 run';
-}
-
 export const clusterBench: Bench = async (context: BenchContext) => {
   const plan = planFor(context.options, context.quick);
   const m = await measure(context, plan);
@@ -400,27 +362,7 @@ export const clusterBench: Bench = async (context: BenchContext) => {
     note: `${formatCount((m.consume[0] as ConsumeResult).records)} records, ${consumeMbps.toFixed(1)} MB/s of values: ${pct(consumeMbps, ws)} of ws; ${spread(m.consume, (r) => r.records / r.seconds, formatCount)}`,
   });
 
-  const ackOf = (pick: (s: LatencySummary) => number): number => medianOf(m.latency, (r) => pick(r.paced.ack));
-  const e2eOf = (pick: (s: LatencySummary) => number): number => medianOf(m.latency, (r) => (r.consumed.e2e === undefined ? Number.NaN : pick(r.consumed.e2e)));
-  figures['ack_p50_ms'] = Math.round(ackOf((s) => s.p50Ms) * 100) / 100;
-  figures['ack_p99_ms'] = Math.round(ackOf((s) => s.p99Ms) * 100) / 100;
-  figures['ack_p999_ms'] = Math.round(ackOf((s) => s.p999Ms) * 100) / 100;
-  figures['ack_sender_lag_max_ms'] = Math.round(medianOf(m.latency, (r) => r.paced.lagMsMax) * 10) / 10;
-  figures['e2e_p50_ms'] = Math.round(e2eOf((s) => s.p50Ms) * 100) / 100;
-  figures['e2e_p99_ms'] = Math.round(e2eOf((s) => s.p99Ms) * 100) / 100;
-  figures['e2e_p999_ms'] = Math.round(e2eOf((s) => s.p999Ms) * 100) / 100;
-  const l0 = m.latency[0] as { paced: PacedResult; consumed: ConsumeResult };
-  const failedLatency = m.latency.reduce((sum, r) => sum + r.paced.failed, 0);
-  rows.push({
-    what: `produce->ack at ${formatCount(LATENCY_RATE_PER_S)}/s, acks=all, linger ${LATENCY_LINGER_MS} ms`,
-    value: `p99 ${ms(figures['ack_p99_ms'])}`,
-    note: `p50 ${ms(figures['ack_p50_ms'])}, p99.9 ${ms(figures['ack_p999_ms'])}, max ${ms(ackOf((s) => s.maxMs))}; ${formatCount(l0.paced.ack.count)} samples/run, sender lag max ${ms(medianOf(m.latency, (r) => r.paced.lagMsMax))}${failedLatency > 0 ? `; ${formatCount(failedLatency)} FAILED: ${l0.paced.firstError ?? ''}` : ''}`,
-  });
-  rows.push({
-    what: `produce->consume at ${formatCount(LATENCY_RATE_PER_S)}/s`,
-    value: `p99 ${ms(figures['e2e_p99_ms'])}`,
-    note: `p50 ${ms(figures['e2e_p50_ms'])}, p99.9 ${ms(figures['e2e_p999_ms'])}; ${m.latency.every((r) => r.consumed.complete) ? 'every record consumed' : 'NOT every record consumed'}; ${spread(m.latency, (r) => r.consumed.e2e?.p99Ms ?? Number.NaN, ms)}`,
-  });
+  latencyResults(m.latency, figures, rows);
 
   figures['failover_ms'] = Math.round(m.failover.gapMs);
   figures['failover_led_partitions_ms'] = Math.round(m.failover.ledGapMs);
