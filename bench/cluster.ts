@@ -34,7 +34,7 @@ import type { Admin } from '../src/client/admin.js';
 import { Skein } from '../src/client/skein.js';
 import { formatCount, type Bench, type BenchContext, type BenchRow } from './bench-result.js';
 import { measureCeilings, type Ceilings } from './ceilings.js';
-import { createTopic, LATENCY_RATE_PER_S, latencyResults, latencyRound, medianOf, ms, PARTITIONS, REPLICATION, spread, type LatencyRound } from './latency.js';
+import { createTopic, LATENCY_RATE_PER_S, latencyResults, latencyRound, medianOf, ms, PARTITIONS, repeatOf, REPLICATION, spread, type LatencyRound } from './latency.js';
 import { median } from './latency-recorder.js';
 import { LoadClient } from './load-client.js';
 import { wallMs, type ConsumeResult, type PacedResult, type ProduceResult } from './load-protocol.js';
@@ -61,9 +61,7 @@ export interface ClusterBenchPlan {
 }
 
 export function planFor(options: ReadonlyMap<string, string>, quick: boolean): ClusterBenchPlan {
-  // --repeat N: rounds of every key run (medians reported); default 3, or 1 with --quick.
-  const repeat = Number(options.get('repeat') ?? (quick ? 1 : 3));
-  if (!(Number.isSafeInteger(repeat) && repeat >= 1 && repeat <= 20)) throw new Error(`--repeat must be 1..20, not ${options.get('repeat')}`);
+  const repeat = repeatOf(options, quick);
   return {
     quick,
     repeat,

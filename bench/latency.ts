@@ -23,7 +23,7 @@ import { LocalCluster } from './local-cluster.js';
 
 export const PARTITIONS = 6;
 export const REPLICATION = 3;
-export const TOPIC_CONFIGS = [
+const TOPIC_CONFIGS = [
   { name: 'min.insync.replicas', value: '2' },
   { name: 'flush', value: 'always' },
 ];
@@ -38,6 +38,13 @@ export const LATENCY_LINGER_MS = 1;
 export interface LatencyRound {
   readonly paced: PacedResult;
   readonly consumed: ConsumeResult;
+}
+
+/** `--repeat N`: rounds of every measurement (medians reported); default 3, or 1 with --quick. */
+export function repeatOf(options: ReadonlyMap<string, string>, quick: boolean): number {
+  const repeat = Number(options.get('repeat') ?? (quick ? 1 : 3));
+  if (!(Number.isSafeInteger(repeat) && repeat >= 1 && repeat <= 20)) throw new Error(`--repeat must be 1..20, not ${options.get('repeat')}`);
+  return repeat;
 }
 
 export async function createTopic(admin: Admin, topic: string): Promise<void> {
@@ -105,8 +112,7 @@ export function latencyResults(rounds: readonly LatencyRound[], figures: Record<
 
 export const latencyBench: Bench = async (context: BenchContext) => {
   const quick = context.quick;
-  const repeat = Number(context.options.get('repeat') ?? (quick ? 1 : 3));
-  if (!(Number.isSafeInteger(repeat) && repeat >= 1 && repeat <= 20)) throw new Error(`--repeat must be 1..20, not ${context.options.get('repeat')}`);
+  const repeat = repeatOf(context.options, quick);
   const timing = { warmupMs: quick ? 1000 : 2000, durationMs: quick ? 5000 : 10_000 };
   context.progress.update('latency: starting 3 node processes', true);
   const cluster = await LocalCluster.start({ prefix: 'skein-bench-latency-' });
