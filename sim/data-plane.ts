@@ -1,14 +1,15 @@
 /**
  * The data plane on simulated brokers: each broker process gets a `ReplicaManager` whose partition
  * logs live on that machine's simulated log disk (sim-log-fs.ts), whose follower fetches and
- * client requests travel over the simulated network (`SimRpc` services `fetch` and `produce`), and
- * whose AlterPartition requests go to the controller like any broker's. The disk outlives the
+ * client requests travel over the simulated network (`SimRpc` services `replica-fetch`, `fetch` and
+ * `produce`), and whose AlterPartition requests go to the controller like any broker's. The disk outlives the
  * process: a process crash keeps the page cache, a power loss keeps only what was fsynced.
  */
 import type { MetadataNode } from '../src/metadata/metadata-node.js';
 import type { PartitionErrorResult } from '../src/partitions/errors.js';
 import { ReplicaManager } from '../src/partitions/replica-manager.js';
-import type { Acks, FetchRequest, FetchResponse, ProduceResult } from '../src/partitions/replica.js';
+import type { Acks, FetchRequest, ProduceResult } from '../src/partitions/replica.js';
+import type { ReplicaFetchRequest, ReplicaFetchResponse } from '../src/partitions/replica-fetch.js';
 import { SegmentLog } from '../src/partitions/segment-log.js';
 import { flushPolicy, maxMessageBytes, retentionBytes, retentionMs } from '../src/metadata/topic-config.js';
 import type { NodeId } from '../src/raft/types.js';
@@ -17,6 +18,7 @@ import type { ProcessContext } from './raft-cluster.js';
 import type { SimLogDisk } from './sim-log-fs.js';
 import { SimRpc } from './sim-rpc.js';
 
+/** A consumer's fetch of one partition (followers send replica-fetch). */
 export interface FetchCall {
   readonly topicId: string;
   readonly partition: number;
@@ -51,6 +53,7 @@ export function dataPlaneAddOn(options: DataPlaneOptions) {
     if (disk === undefined) throw new Error(`no log disk for n${ctx.id}`);
     const fs = disk.mount();
     const fetchRpc = new SimRpc('fetch', ctx.id, ctx.send, ctx.clock, 2000);
+    const replicaFetchRpc = new SimRpc('replica-fetch', ctx.id, ctx.send, ctx.clock, 2000);
     const produceRpc = new SimRpc('produce', ctx.id, ctx.send, ctx.clock, 2000);
     const base = ctx.loggers('skein:partitions');
     const logger = (format: string, ...args: unknown[]): void => base(`n%d ${format}`, ctx.id, ...args);
@@ -79,7 +82,7 @@ export function dataPlaneAddOn(options: DataPlaneOptions) {
           logger,
         }),
       deleteLog: (topicId, partition) => fs.removeDirectory(dirName(topicId, partition)),
-      fetchFrom: (leader, topicId, partition, request) => fetchRpc.call(leader, { topicId, partition, request } satisfies FetchCall) as Promise<FetchResponse>,
+      replicaFetch: (leader, request) => replicaFetchRpc.call(leader, request) as Promise<ReplicaFetchResponse>,
       alterPartition: (request) => channel.request(controller(), request),
       replicaFailed: (request) => channel.request(controller(), request),
       brokerEpoch: () => node()?.broker?.brokerEpoch ?? -1,
@@ -97,7 +100,8 @@ export function dataPlaneAddOn(options: DataPlaneOptions) {
         options.onStarted?.(ctx.id, replicas);
       },
       receive(msg) {
-        if (fetchRpc.onMessage(msg)) return true;
+        if (replicaFetchRpc.onMessage(msg)) return true;
+        if (replicaFetchRpc.serve(msg, (p) => replicas.replicaFetch(p as ReplicaFetchRequest), ctx.send)) return true;
         if (fetchRpc.serve(msg, (p) => {
           const call = p as FetchCall;
           return replicas.fetch(call.topicId, call.partition, call.request);
@@ -109,7 +113,7 @@ export function dataPlaneAddOn(options: DataPlaneOptions) {
       },
       crash() {
         replicas.stop();
-        fetchRpc.abandon();
+        replicaFetchRpc.abandon();
       },
     };
   };

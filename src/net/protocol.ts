@@ -30,7 +30,8 @@ import type { Entry, Message } from '../raft/types.js';
 import type { Endpoint } from '../metadata/records.js';
 import type { ControllerRequest, ControllerResponse } from '../metadata/rpc.js';
 import { MetadataError, type ErrorResult, type MetadataErrorCode } from '../metadata/errors.js';
-import type { Acks, FetchRequest, FetchResponse, ProduceResult } from '../partitions/replica.js';
+import type { Acks, FetchResponse, ProduceResult } from '../partitions/replica.js';
+import type { PartitionFetch, ReplicaFetchRequest, ReplicaFetchResponse } from '../partitions/replica-fetch.js';
 import { PartitionError, type PartitionErrorCode, type PartitionErrorResult } from '../partitions/errors.js';
 import type {
   ConsumerGroupHeartbeatRequest,
@@ -103,6 +104,9 @@ message FetchResponse {
   DivergingEpoch diverging_epoch = 5; PartitionError error = 6;
 }
 
+message ReplicaFetchRequest { int32 replica_id = 1; int32 max_wait_ms = 2; int32 max_bytes = 3; repeated FetchRequest partitions = 4; int32 fetcher_id = 5; }
+message ReplicaFetchResponse { repeated FetchResponse partitions = 1; }
+
 message ProduceRequest { string topic_id = 1; int32 partition = 2; sint32 acks = 3; int32 timeout_ms = 4; bytes records = 5; }
 message ProduceResponse { int64 base_offset = 1; int64 last_offset = 2; bool duplicate = 3; PartitionError error = 4; }
 
@@ -163,6 +167,8 @@ message Frame {
     DescribeGroupsResponse describe_groups_response = 31;
     DeleteGroupsRequest delete_groups = 32;
     DeleteGroupsResponse delete_groups_response = 33;
+    ReplicaFetchRequest replica_fetch = 34;
+    ReplicaFetchResponse replica_fetch_response = 35;
   }
 }
 `;
@@ -195,10 +201,7 @@ export interface ErrorBody {
 }
 
 /** A follower's or consumer's fetch of one partition. */
-export interface FetchPartitionRequest extends FetchRequest {
-  readonly topicId: string;
-  readonly partition: number;
-}
+export type FetchPartitionRequest = PartitionFetch;
 
 /** One record batch for one partition, as the producer encoded it. */
 export interface ProduceRequest {
@@ -280,6 +283,8 @@ export type ControllerAnswer = { [K in ControllerKind]: { readonly kind: K; read
 /** Every request kind, with its request and response bodies. */
 export interface RequestMap {
   fetch: { request: FetchPartitionRequest; response: FetchResponse };
+  /** A follower broker's fetch of all the partitions it follows from the receiving broker. */
+  'replica-fetch': { request: ReplicaFetchRequest; response: ReplicaFetchResponse };
   produce: { request: ProduceRequest; response: ProduceResponse };
   'list-offsets': { request: ListOffsetsRequest; response: ListOffsetsResponse };
   metadata: { request: MetadataRequest; response: MetadataResponse };
@@ -298,6 +303,7 @@ export interface RequestMap {
 export type RequestKind = keyof RequestMap;
 export const REQUEST_KINDS: readonly RequestKind[] = [
   'fetch',
+  'replica-fetch',
   'produce',
   'list-offsets',
   'metadata',
@@ -387,23 +393,51 @@ function raftToProto(m: Message): object {
   }
 }
 
+function fetchRequestToProto(r: FetchPartitionRequest): object {
+  return {
+    topicId: r.topicId,
+    partition: i32(r.partition, 'partition'),
+    replicaId: i32(r.replicaId, 'replicaId'),
+    brokerEpoch: i64(r.brokerEpoch, 'brokerEpoch'),
+    sequence: i64(r.sequence, 'sequence'),
+    fetchOffset: i64(r.fetchOffset, 'fetchOffset'),
+    lastFetchedEpoch: i32(r.lastFetchedEpoch, 'lastFetchedEpoch'),
+    currentLeaderEpoch: i32(r.currentLeaderEpoch, 'currentLeaderEpoch'),
+    maxBytes: i32(r.maxBytes, 'maxBytes'),
+    minBytes: i32(r.minBytes, 'minBytes'),
+    maxWaitMs: i32(r.maxWaitMs, 'maxWaitMs'),
+  };
+}
+
+function fetchResponseToProto(r: FetchResponse): object {
+  if ('error' in r) return { error: partitionErrorToProto(r) };
+  if ('divergingEpoch' in r) {
+    return {
+      highWatermark: i64(r.highWatermark, 'highWatermark'),
+      divergingEpoch: { epoch: i32(r.divergingEpoch.epoch, 'diverging epoch'), endOffset: i64(r.divergingEpoch.endOffset, 'diverging end offset') },
+    };
+  }
+  return {
+    records: r.records,
+    highWatermark: i64(r.highWatermark, 'highWatermark'),
+    logStartOffset: i64(r.logStartOffset, 'logStartOffset'),
+    logEndOffset: i64(r.logEndOffset, 'logEndOffset'),
+  };
+}
+
 function requestToProto(body: RequestBody): Record<string, object> {
   switch (body.kind) {
-    case 'fetch': {
+    case 'fetch':
+      return { fetch: fetchRequestToProto(body.request) };
+    case 'replica-fetch': {
       const r = body.request;
       return {
-        fetch: {
-          topicId: r.topicId,
-          partition: i32(r.partition, 'partition'),
+        replicaFetch: {
           replicaId: i32(r.replicaId, 'replicaId'),
-          brokerEpoch: i64(r.brokerEpoch, 'brokerEpoch'),
-          sequence: i64(r.sequence, 'sequence'),
-          fetchOffset: i64(r.fetchOffset, 'fetchOffset'),
-          lastFetchedEpoch: i32(r.lastFetchedEpoch, 'lastFetchedEpoch'),
-          currentLeaderEpoch: i32(r.currentLeaderEpoch, 'currentLeaderEpoch'),
-          maxBytes: i32(r.maxBytes, 'maxBytes'),
-          minBytes: i32(r.minBytes, 'minBytes'),
+          fetcherId: i32(r.fetcherId, 'fetcherId'),
           maxWaitMs: i32(r.maxWaitMs, 'maxWaitMs'),
+          maxBytes: i32(r.maxBytes, 'maxBytes'),
+          partitions: r.partitions.map(fetchRequestToProto),
         },
       };
     }
@@ -440,26 +474,10 @@ function quorumReplicaToProto(r: QuorumReplica): object {
 
 function responseToProto(body: ResponseBody): Record<string, object> {
   switch (body.kind) {
-    case 'fetch': {
-      const r = body.response;
-      if ('error' in r) return { fetchResponse: { error: partitionErrorToProto(r) } };
-      if ('divergingEpoch' in r) {
-        return {
-          fetchResponse: {
-            highWatermark: i64(r.highWatermark, 'highWatermark'),
-            divergingEpoch: { epoch: i32(r.divergingEpoch.epoch, 'diverging epoch'), endOffset: i64(r.divergingEpoch.endOffset, 'diverging end offset') },
-          },
-        };
-      }
-      return {
-        fetchResponse: {
-          records: r.records,
-          highWatermark: i64(r.highWatermark, 'highWatermark'),
-          logStartOffset: i64(r.logStartOffset, 'logStartOffset'),
-          logEndOffset: i64(r.logEndOffset, 'logEndOffset'),
-        },
-      };
-    }
+    case 'fetch':
+      return { fetchResponse: fetchResponseToProto(body.response) };
+    case 'replica-fetch':
+      return { replicaFetchResponse: { partitions: body.response.partitions.map(fetchResponseToProto) } };
     case 'produce': {
       const r = body.response;
       if ('error' in r) return { produceResponse: { error: partitionErrorToProto(r) } };
@@ -721,26 +739,39 @@ function readControllerResponse(c: any): ControllerAnswer {
   return { kind, response: value } as unknown as ControllerAnswer;
 }
 
+function readFetchRequest(r: any): FetchPartitionRequest {
+  return {
+    topicId: r.topicId,
+    partition: r.partition,
+    replicaId: r.replicaId,
+    brokerEpoch: readI64(r.brokerEpoch, 'brokerEpoch'),
+    sequence: readI64(r.sequence, 'sequence'),
+    fetchOffset: readI64(r.fetchOffset, 'fetchOffset'),
+    lastFetchedEpoch: r.lastFetchedEpoch,
+    currentLeaderEpoch: r.currentLeaderEpoch,
+    maxBytes: r.maxBytes,
+    minBytes: r.minBytes,
+    maxWaitMs: r.maxWaitMs,
+  };
+}
+
+function readFetchResponse(r: any): FetchResponse {
+  if (r.error != null) return readPartitionError(r.error);
+  const highWatermark = readI64(r.highWatermark, 'highWatermark');
+  if (r.divergingEpoch != null) return { divergingEpoch: { epoch: r.divergingEpoch.epoch, endOffset: readI64(r.divergingEpoch.endOffset, 'diverging end offset') }, highWatermark };
+  return { records: readBytes(r.records), highWatermark, logStartOffset: readI64(r.logStartOffset, 'logStartOffset'), logEndOffset: readI64(r.logEndOffset, 'logEndOffset') };
+}
+
 function readRequest(p: any, field: string): RequestBody | undefined {
   switch (field) {
-    case 'fetch': {
-      const r = p.fetch;
+    case 'fetch':
+      return { type: 'request', kind: 'fetch', request: readFetchRequest(p.fetch) };
+    case 'replicaFetch': {
+      const r = p.replicaFetch;
       return {
         type: 'request',
-        kind: 'fetch',
-        request: {
-          topicId: r.topicId,
-          partition: r.partition,
-          replicaId: r.replicaId,
-          brokerEpoch: readI64(r.brokerEpoch, 'brokerEpoch'),
-          sequence: readI64(r.sequence, 'sequence'),
-          fetchOffset: readI64(r.fetchOffset, 'fetchOffset'),
-          lastFetchedEpoch: r.lastFetchedEpoch,
-          currentLeaderEpoch: r.currentLeaderEpoch,
-          maxBytes: r.maxBytes,
-          minBytes: r.minBytes,
-          maxWaitMs: r.maxWaitMs,
-        },
+        kind: 'replica-fetch',
+        request: { replicaId: r.replicaId, fetcherId: r.fetcherId, maxWaitMs: r.maxWaitMs, maxBytes: r.maxBytes, partitions: (r.partitions as any[]).map(readFetchRequest) },
       };
     }
     case 'produce': {
@@ -768,19 +799,10 @@ function readRequest(p: any, field: string): RequestBody | undefined {
 
 function readResponse(p: any, field: string): ResponseBody | undefined {
   switch (field) {
-    case 'fetchResponse': {
-      const r = p.fetchResponse;
-      if (r.error != null) return { type: 'response', kind: 'fetch', response: readPartitionError(r.error) };
-      const highWatermark = readI64(r.highWatermark, 'highWatermark');
-      if (r.divergingEpoch != null) {
-        return { type: 'response', kind: 'fetch', response: { divergingEpoch: { epoch: r.divergingEpoch.epoch, endOffset: readI64(r.divergingEpoch.endOffset, 'diverging end offset') }, highWatermark } };
-      }
-      return {
-        type: 'response',
-        kind: 'fetch',
-        response: { records: readBytes(r.records), highWatermark, logStartOffset: readI64(r.logStartOffset, 'logStartOffset'), logEndOffset: readI64(r.logEndOffset, 'logEndOffset') },
-      };
-    }
+    case 'fetchResponse':
+      return { type: 'response', kind: 'fetch', response: readFetchResponse(p.fetchResponse) };
+    case 'replicaFetchResponse':
+      return { type: 'response', kind: 'replica-fetch', response: { partitions: (p.replicaFetchResponse.partitions as any[]).map(readFetchResponse) } };
     case 'produceResponse': {
       const r = p.produceResponse;
       if (r.error != null) return { type: 'response', kind: 'produce', response: readPartitionError(r.error) };

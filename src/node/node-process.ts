@@ -253,8 +253,7 @@ export async function startNode(config: NodeConfig, overrides: NodeOverrides = {
           await segmentLog?.close().catch(() => {});
           await fs.removeDirectory(name);
         },
-        fetchFrom: (leader, topicId, partition, request) =>
-          fetchTransport.request(leader, 'fetch', { ...request, topicId, partition }, { timeoutMs: request.maxWaitMs + 5000 }),
+        replicaFetch: (leader, request) => fetchTransport.request(leader, 'replica-fetch', request, { timeoutMs: request.maxWaitMs + 5000 }),
         alterPartition: (request) => channel.request(controllerTarget(), request),
         replicaFailed: (request) => channel.request(controllerTarget(), request),
         brokerEpoch: () => node?.broker?.brokerEpoch ?? -1,
@@ -502,6 +501,12 @@ function registerHandlers(server: NetServer, deps: HandlerDeps): void {
     const replicas = deps.replicas();
     if (replicas === undefined) return notHere(request.topicId, request.partition);
     return replicas.fetch(request.topicId, request.partition, request);
+  });
+
+  server.handle('replica-fetch', async (request) => {
+    const replicas = deps.replicas();
+    if (replicas === undefined) return { partitions: request.partitions.map((p) => notHere(p.topicId, p.partition)) };
+    return replicas.replicaFetch(request);
   });
 
   server.handle('produce', async (request) => {

@@ -1,9 +1,10 @@
 /**
  * All partition replicas on one broker: it follows the metadata image (become leader / become
- * follower / stop), opens each replica's log, routes produce and fetch requests, runs one fetch loop
- * per followed partition, and does the periodic work — ISR shrink checks, HW checkpoints, the
- * background flush of `flush=os` logs, retention (topics whose cleanup.policy has `delete`) and log
- * compaction (topics whose cleanup.policy has `compact`; log-cleaner.ts).
+ * follower / stop), opens each replica's log, routes produce and fetch requests, fetches from each
+ * leader broker the partitions it follows there with one request (replica-fetcher.ts), answers other
+ * brokers' such requests (replica-fetch.ts), and does the periodic work — ISR shrink checks, HW
+ * checkpoints, the background flush of `flush=os` logs, retention (topics whose cleanup.policy has
+ * `delete`) and log compaction (topics whose cleanup.policy has `compact`; log-cleaner.ts).
  *
  * Compaction: the log of a compacted topic is made compacted (SegmentLog.enableCompaction) when it is
  * opened and when its topic's policy gains `compact`, before it can receive compacted data from a
@@ -32,11 +33,12 @@ import {
   minInsyncReplicas,
   uncleanLeaderElection,
 } from '../metadata/topic-config.js';
-import { AssertionError } from '../util/assert.js';
 import { partitionError, type PartitionErrorResult } from './errors.js';
 import { cleanableRange, compactLog, isCompactable, type CompactableLog, type CompactionConfig } from './log-cleaner.js';
 import { ProducerStateTable } from './producer-state.js';
 import { iterateBatches, validateBatch } from './record-batch.js';
+import { ReplicaFetchSessions, type ReplicaFetchRequest, type ReplicaFetchResponse } from './replica-fetch.js';
+import { ReplicaFetcher } from './replica-fetcher.js';
 import { PartitionReplica, type Acks, type FetchRequest, type FetchResponse, type ProduceResult, type ReplicaConfig, type ReplicaLog } from './replica.js';
 
 export interface ReplicaManagerOptions {
@@ -47,8 +49,8 @@ export interface ReplicaManagerOptions {
   readonly openLog: (topicId: string, partition: number, config: Readonly<Record<string, string>>) => Promise<ReplicaLog>;
   /** Deletes a partition's log (its topic was deleted). */
   readonly deleteLog: (topicId: string, partition: number) => Promise<void>;
-  /** Sends a follower fetch to broker `leader`. Rejects on a network failure or timeout. */
-  readonly fetchFrom: (leader: number, topicId: string, partition: number, request: FetchRequest) => Promise<FetchResponse>;
+  /** Sends a replica-fetch (all the partitions followed from `leader`) to it. Rejects on a network failure or timeout. */
+  readonly replicaFetch: (leader: number, request: ReplicaFetchRequest) => Promise<ReplicaFetchResponse>;
   readonly alterPartition: (request: AlterPartitionRequest) => Promise<AlterPartitionResponse>;
   /** Reports a replica whose stored data is corrupt to the controller (ReplicaFailed). */
   readonly replicaFailed?: (request: ReplicaFailedRequest) => Promise<unknown>;
@@ -57,9 +59,13 @@ export interface ReplicaManagerOptions {
   readonly mayLead: () => boolean;
   /** Kafka's replica.lag.time.max.ms. Default 30,000. */
   readonly replicaLagTimeMaxMs?: number;
-  /** Follower fetch: max wait (long poll) and bytes. Defaults 500 ms, 1 MiB. */
+  /** Follower fetch: max wait (long poll) and bytes per partition. Defaults 500 ms, 1 MiB. */
   readonly replicaFetchWaitMaxMs?: number;
   readonly replicaFetchBytesMax?: number;
+  /** Records in one replica-fetch answer, all partitions together (replica-fetch.ts). Default 10 MiB. */
+  readonly replicaFetchResponseMaxBytes?: number;
+  /** Fetchers (requests in flight) per leader broker, Kafka's num.replica.fetchers. Default 4. */
+  readonly replicaFetchers?: number;
   /** Backoff after a failed follower fetch. Default 100 ms. */
   readonly replicaFetchBackoffMs?: number;
   /** A failed assertion in background work (a bug): the node must stop. */
@@ -82,7 +88,6 @@ export interface ReplicaManagerOptions {
 interface Hosted {
   readonly replica: PartitionReplica;
   readonly topicName: string;
-  fetching: boolean;
   /**
    * While this broker leads: each follower's newest fetch it answered with records (its log agrees
    * with ours below that fetch offset), by broker id. Bounds which tombstones compaction may drop.
@@ -96,11 +101,21 @@ export class ReplicaManager {
   private readonly hosted = new Map<string, Hosted>();
   /** Replicas being opened: metadata that arrives meanwhile waits for them. */
   private readonly opening = new Map<string, Promise<Hosted | undefined>>();
+  /** The follower side: up to `replicaFetchers` fetchers per leader broker (a slot is empty when idle). */
+  private readonly fetchers = new Map<number, (ReplicaFetcher | undefined)[]>();
+  /** The leader side of replica-fetch. */
+  private readonly replicaFetchSessions: ReplicaFetchSessions;
   private cancelTick: CancelTimer = () => {};
   private stopped = false;
   private lastImage: MetadataImage | undefined;
 
-  constructor(private readonly options: ReplicaManagerOptions) {}
+  constructor(private readonly options: ReplicaManagerOptions) {
+    this.replicaFetchSessions = new ReplicaFetchSessions({
+      clock: options.clock,
+      fetchNow: (topicId, partition, request) => this.fetch(topicId, partition, request),
+      replica: (topicId, partition) => this.replica(topicId, partition),
+    });
+  }
 
   start(): void {
     this.scheduleTick();
@@ -244,7 +259,7 @@ export class ReplicaManager {
       { ...state, leader: -1, leaderEpoch: -1, partitionEpoch: -1 },
       config,
     );
-    const hosted: Hosted = { replica, topicName, fetching: false, followerFetches: new Map() };
+    const hosted: Hosted = { replica, topicName, followerFetches: new Map() };
     this.hosted.set(key(state.topicId, state.partition), hosted);
     return hosted;
   }
@@ -306,6 +321,11 @@ export class ReplicaManager {
     return response;
   }
 
+  /** A follower's fetch of every partition it follows from this broker (replica-fetch.ts). */
+  replicaFetch(request: ReplicaFetchRequest): Promise<ReplicaFetchResponse> {
+    return this.replicaFetchSessions.fetch(request);
+  }
+
   /**
    * The offset from which compaction must keep tombstones of a hosted log (log-cleaner.ts's
    * `retainTombstonesFrom`): on a leader, the lowest fetch offset of the other replicas in this leader
@@ -334,47 +354,54 @@ export class ReplicaManager {
     return damaged;
   }
 
-  // ---- Follower fetch loops ------------------------------------------------------------------------
+  // ---- Follower fetches (replica-fetcher.ts) ---------------------------------------------------------
 
+  /**
+   * Fetches a follower replica with one of the fetchers for its leader: the one that has it, else an
+   * idle slot, else the one with the fewest partitions — so that partitions of one leader spread over
+   * up to `replicaFetchers` requests in flight (Kafka's num.replica.fetchers): each waits for the
+   * appends of all its partitions, and more of them keep a pair of brokers busy.
+   */
   private startFetching(h: Hosted): void {
-    if (h.fetching || this.stopped) return;
-    h.fetching = true;
-    void this.fetchLoop(h).finally(() => {
-      h.fetching = false;
-    });
-  }
-
-  private async fetchLoop(h: Hosted): Promise<void> {
-    const o = this.options;
-    const state = (): PartitionState => h.replica.state;
-    while (!this.stopped && this.hosted.get(key(state().topicId, state().partition)) === h) {
-      const next = h.replica.nextFetch(o.replicaFetchBytesMax ?? 1 << 20, o.replicaFetchWaitMaxMs ?? 500);
-      if (next === undefined) return; // not a follower any more, or no leader: metadata restarts it
-      let backoff = false;
-      let response: FetchResponse | undefined;
-      try {
-        response = await o.fetchFrom(next.leader, state().topicId, state().partition, next.request);
-      } catch {
-        backoff = true; // the network: try again
-      }
-      if (response !== undefined) {
-        try {
-          backoff = (await h.replica.handleFetchResponse(next.request, response)) !== undefined;
-        } catch (error) {
-          // A failed assertion (truncation below the HW, say) is a bug, never retried silently.
-          if (error instanceof AssertionError) {
-            o.onFatal?.(error);
-            return;
-          }
-          backoff = true;
-        }
-      }
-      if (backoff) await this.sleep(o.replicaFetchBackoffMs ?? 100);
+    const leader = h.replica.state.leader;
+    if (this.stopped || h.replica.role !== 'follower' || leader < 0) return;
+    let slots = this.fetchers.get(leader);
+    if (slots === undefined) {
+      slots = new Array<ReplicaFetcher | undefined>(Math.max(1, this.options.replicaFetchers ?? 4)).fill(undefined);
+      this.fetchers.set(leader, slots);
     }
+    const existing = slots.find((f) => f?.has(h.replica));
+    if (existing !== undefined) {
+      existing.add(h.replica); // restarts it if it stopped with nothing fetchable
+      return;
+    }
+    let slot = slots.indexOf(undefined);
+    if (slot < 0) slot = slots.reduce((best, f, i) => ((f?.size ?? 0) < (slots[best]?.size ?? 0) ? i : best), 0);
+    const fetcher = slots[slot] ?? this.newFetcher(leader, slot, slots);
+    slots[slot] = fetcher;
+    fetcher.add(h.replica);
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.options.clock.setTimer(ms, resolve));
+  private newFetcher(leader: number, fetcherId: number, slots: (ReplicaFetcher | undefined)[]): ReplicaFetcher {
+    const o = this.options;
+    const created: ReplicaFetcher = new ReplicaFetcher({
+      leader,
+      fetcherId,
+      brokerId: o.brokerId,
+      clock: o.clock,
+      send: o.replicaFetch,
+      isHosted: (replica) => this.hosted.get(key(replica.state.topicId, replica.state.partition))?.replica === replica,
+      stopped: () => this.stopped,
+      maxWaitMs: o.replicaFetchWaitMaxMs ?? 500,
+      partitionMaxBytes: o.replicaFetchBytesMax ?? 1 << 20,
+      responseMaxBytes: o.replicaFetchResponseMaxBytes ?? 10 << 20,
+      backoffMs: o.replicaFetchBackoffMs ?? 100,
+      ...(o.onFatal !== undefined ? { onFatal: o.onFatal } : {}),
+      onIdle: () => {
+        if (slots[fetcherId] === created) slots[fetcherId] = undefined;
+      },
+    });
+    return created;
   }
 
   // ---- Periodic work -------------------------------------------------------------------------------

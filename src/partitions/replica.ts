@@ -105,6 +105,10 @@ export interface FetchRequest {
   readonly lastFetchedEpoch: number;
   /** The leader epoch the fetcher believes current (-1: don't check). */
   readonly currentLeaderEpoch: number;
+  /**
+   * At least one whole batch is returned however small this is, except 0: no records at all, only
+   * the fetch's progress (a replica-fetch whose response budget is spent, replica-fetch.ts).
+   */
   readonly maxBytes: number;
   readonly minBytes: number;
   readonly maxWaitMs: number;
@@ -185,6 +189,8 @@ export class PartitionReplica {
   private pendingIsrBaseEpoch = -1;
   private hwWaiters: HwWaiter[] = [];
   private parked: ParkedFetch[] = [];
+  /** Told of every change that may complete a parked fetch (see onFetchable). */
+  private readonly fetchableListeners = new Set<() => void>();
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
   /** A read found corrupt stored data: rebuild from the leader once out of the ISR (as a follower). */
@@ -271,6 +277,7 @@ export class PartitionReplica {
     // The new epoch starts at our log end: a follower that diverged truncates back to here (KIP-101).
     log.assignEpoch(this.stateValue.leaderEpoch, log.logEndOffset);
     this.deps.logger('%s: leader in epoch %d at offset %d (HW %d, ISR %s)', this.where, this.stateValue.leaderEpoch, log.logEndOffset, log.highWatermark, this.stateValue.isr.join(','));
+    this.notifyFetchable(); // fetches of the previous epoch are answered (FENCED_LEADER_EPOCH) at once
   }
 
   private becomeFollower(): void {
@@ -300,6 +307,7 @@ export class PartitionReplica {
       p.resolve(partitionError(code, why));
     }
     this.parked = [];
+    this.notifyFetchable();
   }
 
   // ---- Leader: produce -----------------------------------------------------------------------------
@@ -382,8 +390,23 @@ export class PartitionReplica {
     return 'error' in response || 'divergingEpoch' in response || response.records.length >= request.minBytes;
   }
 
+  /**
+   * Calls `listener` on every change that may complete a fetch waiting here — new data, a new HW, a
+   * role change — so that a replica-fetch of many partitions can park on all of them at once
+   * (replica-fetch.ts). Returns the unsubscribe.
+   */
+  onFetchable(listener: () => void): () => void {
+    this.fetchableListeners.add(listener);
+    return () => this.fetchableListeners.delete(listener);
+  }
+
+  private notifyFetchable(): void {
+    for (const listener of [...this.fetchableListeners]) listener();
+  }
+
   /** New data or a new HW: answer the parked fetches that now have enough; the rest wait on. */
   private wakeParkedFetches(): void {
+    this.notifyFetchable();
     for (const p of [...this.parked]) {
       void this.fetchOnce(p.request).then((response) => {
         if (!this.parked.includes(p) || !this.complete(p.request, response)) return;
@@ -396,10 +419,11 @@ export class PartitionReplica {
 
   private async fetchOnce(req: FetchRequest): Promise<FetchResponse> {
     const log = this.deps.log;
-    if (this.roleValue !== 'leader' || this.stopped) return partitionError('NOT_LEADER_OR_FOLLOWER', `${this.where} is led by ${this.stateValue.leader}`);
+    // The epoch first, as Kafka does: a fetch in an old epoch is fenced by whichever replica gets it.
     const epoch = this.stateValue.leaderEpoch;
-    if (req.currentLeaderEpoch >= 0 && req.currentLeaderEpoch < epoch) return partitionError('FENCED_LEADER_EPOCH', `${req.currentLeaderEpoch} < ${epoch}`);
-    if (req.currentLeaderEpoch > epoch) return partitionError('UNKNOWN_LEADER_EPOCH', `${req.currentLeaderEpoch} > ${epoch}`);
+    if (!this.stopped && req.currentLeaderEpoch >= 0 && req.currentLeaderEpoch < epoch) return partitionError('FENCED_LEADER_EPOCH', `${req.currentLeaderEpoch} < ${epoch}`);
+    if (!this.stopped && req.currentLeaderEpoch > epoch) return partitionError('UNKNOWN_LEADER_EPOCH', `${req.currentLeaderEpoch} > ${epoch}`);
+    if (this.roleValue !== 'leader' || this.stopped) return partitionError('NOT_LEADER_OR_FOLLOWER', `${this.where} is led by ${this.stateValue.leader}`);
     const isFollower = req.replicaId >= 0;
     if (req.lastFetchedEpoch >= 0) {
       // KIP-320: does the fetcher's log (a follower's, or what a consumer has read) end within an
@@ -423,7 +447,7 @@ export class PartitionReplica {
     }
     // Followers read to the log end; consumers only what is committed.
     const maxOffset = isFollower ? log.logEndOffset : log.highWatermark;
-    const records = req.fetchOffset >= maxOffset ? new Uint8Array(0) : await log.read(req.fetchOffset, { maxBytes: req.maxBytes, maxOffset });
+    const records = req.fetchOffset >= maxOffset || req.maxBytes === 0 ? new Uint8Array(0) : await log.read(req.fetchOffset, { maxBytes: req.maxBytes, maxOffset });
     if ('error' in records) {
       if (records.error === 'KAFKA_STORAGE_ERROR') this.onCorruption(records.message);
       return records;

@@ -98,6 +98,31 @@ describe('net protocol: frames', () => {
     roundTrip({ type: 'response', kind: 'fetch', response: { error: 'FENCED_LEADER_EPOCH', message: 'old epoch' } });
   });
 
+  it('round-trips replica-fetch: many partitions each way, answers in the request\'s order, and an empty one', () => {
+    const partition = (topicId: string, p: number, fetchOffset: number) => ({
+      topicId, partition: p, replicaId: 2, brokerEpoch: 7, sequence: 41 + p, fetchOffset, lastFetchedEpoch: 3, currentLeaderEpoch: 4, maxBytes: 1 << 20, minBytes: 1, maxWaitMs: 0,
+    });
+    roundTrip({
+      type: 'request',
+      kind: 'replica-fetch',
+      request: { replicaId: 2, fetcherId: 3, maxWaitMs: 500, maxBytes: 10 << 20, partitions: [partition('a', 0, 0), partition('a', 1, MAX), partition('b', 0, 12)] },
+    });
+    roundTrip({ type: 'request', kind: 'replica-fetch', request: { replicaId: 2, fetcherId: 0, maxWaitMs: 0, maxBytes: 0, partitions: [] } });
+    roundTrip({
+      type: 'response',
+      kind: 'replica-fetch',
+      response: {
+        partitions: [
+          { records: bytes(300, 1), highWatermark: 5, logStartOffset: 0, logEndOffset: 9 },
+          { records: bytes(0), highWatermark: MAX, logStartOffset: 3, logEndOffset: MAX },
+          { divergingEpoch: { epoch: 3, endOffset: 42 }, highWatermark: 40 },
+          { error: 'NOT_LEADER_OR_FOLLOWER', message: 'moved' },
+        ],
+      },
+    });
+    roundTrip({ type: 'response', kind: 'replica-fetch', response: { partitions: [] } });
+  });
+
   it('carries a 4 MiB record payload byte-identical', () => {
     const records = bytes(4 * 1024 * 1024, 9);
     const decoded = roundTrip({ type: 'request', kind: 'produce', request: { topicId: 't', partition: 0, acks: -1, timeoutMs: 30000, records } });

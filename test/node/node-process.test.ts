@@ -300,21 +300,21 @@ describe('node process: a three-node cluster', function () {
     });
     await produceAndRead('events', 'after');
   });
-  it('keeps heartbeats and ISR changes flowing while every connection slot to a leader holds a parked follower fetch', async () => {
-    // 8 requests in flight per connection; 24 partitions, RF 3: each node follows 8 partitions of each
-    // other node, each with a long-poll fetch parked at its leader. On a connection shared with the
-    // controller requests, those 8 would refuse every heartbeat (TOO_MANY_REQUESTS) and get the broker
-    // fenced; follower fetches have their own connection, so nothing is fenced and the ISRs stay whole.
+  it('keeps heartbeats flowing and every ISR whole with more followed partitions than a connection carries requests', async () => {
+    // 8 requests in flight per connection; 48 partitions, RF 3: each node follows 16 partitions of
+    // each other node. One long-poll fetch per partition would need 16 slots on the connection to the
+    // leader; replica-fetch needs one per fetcher (at most 4), so every partition is fetched and the
+    // ISRs stay whole. The controller requests (heartbeats) have a connection of their own.
     overrides = { limits: { maxInFlightRequests: 8 } };
     await setUp();
     await clusterReady([1, 2, 3]);
-    await createTopic('wide', 24);
+    await createTopic('wide', 48);
     const wholeIsrs = async (): Promise<true | undefined> => {
       const m = await metadata([...nodes.keys()][0] as number);
       const t = m.topics.find((x) => x.name === 'wide');
-      return t !== undefined && !('error' in t) && t.partitions.length === 24 && t.partitions.every((p) => p.leader > 0 && p.isr.length === 3) ? true : undefined;
+      return t !== undefined && !('error' in t) && t.partitions.length === 48 && t.partitions.every((p) => p.leader > 0 && p.isr.length === 3) ? true : undefined;
     };
-    await waitFor('24 partitions led, with whole ISRs', 30_000, wholeIsrs);
+    await waitFor('48 partitions led, with whole ISRs', 30_000, wholeIsrs);
     // Twice the session timeout (3 s) and the replica lag limit (3 s): a starved broker would be fenced
     // and a starved follower dropped from its ISRs by then.
     await new Promise((r) => setTimeout(r, 6_500));

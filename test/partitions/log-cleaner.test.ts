@@ -565,7 +565,7 @@ describe('log cleaner', () => {
           return log;
         },
         deleteLog: (topicId, partition) => fs.removeDirectory(`${topicId}-${partition}`),
-        fetchFrom: () => Promise.reject(new Error('no network in this test')),
+        replicaFetch: () => Promise.reject(new Error('no network in this test')),
         alterPartition: () => Promise.reject(new Error('no controller in this test')),
         brokerEpoch: () => 1,
         mayLead: () => true,

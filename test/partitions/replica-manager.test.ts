@@ -6,10 +6,10 @@ import { expect } from 'chai';
 import { MetadataImage } from '../../src/metadata/image.js';
 import type { MetadataRecord } from '../../src/metadata/records.js';
 import { ReplicaManager } from '../../src/partitions/replica-manager.js';
-import { SegmentLog } from '../../src/partitions/segment-log.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { Scheduler } from '../../sim/scheduler.js';
 import { SimLogDisk } from '../../sim/sim-log-fs.js';
+import { simLogs } from './sim-logs.js';
 
 describe('ReplicaManager and the metadata image', () => {
   it('opens the log of a new replica, and closes and deletes it with its topic', async () => {
@@ -20,15 +20,8 @@ describe('ReplicaManager and the metadata image', () => {
       brokerId: 1,
       clock: scheduler,
       logger: () => {},
-      openLog: async (topicId, partition) =>
-        SegmentLog.open({
-          dir: await fs.directory(`${topicId}-${partition}`),
-          config: { segmentBytes: 1 << 20, segmentMs: 1e9, retentionMs: -1, retentionBytes: -1, flush: 'always', maxMessageBytes: 1 << 20 },
-          nowMs: 0,
-          logger: () => {},
-        }),
-      deleteLog: (topicId, partition) => fs.removeDirectory(`${topicId}-${partition}`),
-      fetchFrom: () => Promise.reject(new Error('no network in this test')),
+      ...simLogs(fs),
+      replicaFetch: () => Promise.reject(new Error('no network in this test')),
       alterPartition: () => Promise.reject(new Error('no controller in this test')),
       brokerEpoch: () => 1,
       mayLead: () => true,
