@@ -77,7 +77,7 @@ describe('end to end: skein node started by hand', function () {
     expect(commandLine(pid)).to.include('--single-threaded-gc');
     expect(commandLine(s.child.pid as number)).to.not.include('--single-threaded-gc');
     s.child.kill('SIGINT');
-    expect(await s.exited).to.equal(0);
+    expect(await s.exited, `exit code; the command printed:\n${s.output()}`).to.equal(0);
     expect(s.output()).to.match(/SIGINT, controlled shutdown[\s\S]*node 1 stopped/);
     expect(s.output()).to.not.include('again, exiting now'); // the signal reached the node once
     expect(alive(pid)).to.equal(false);
@@ -90,7 +90,7 @@ describe('end to end: skein node started by hand', function () {
     await waitUntil('listening on', () => s.output().includes('listening on'), 30_000);
     expect(Number(readFileSync(join(dataDir, 'pid'), 'utf8'))).to.equal(s.child.pid);
     s.child.kill('SIGTERM');
-    expect(await s.exited).to.equal(0);
+    expect(await s.exited, `exit code; the command printed:\n${s.output()}`).to.equal(0);
   });
 
   it('refuses a bad SKEIN_NODE_V8_FLAGS with exit 2 before touching any data', async () => {
