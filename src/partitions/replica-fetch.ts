@@ -7,8 +7,8 @@
  *
  * Invariants:
  * - Long poll over the whole request: it is answered at once when any partition has records, a
- *   divergence or an error for the follower; otherwise it parks until one does (new data, a new HW, a
- *   role change: PartitionReplica.onFetchable) or `maxWaitMs` passes. Every answer reads every
+ *   divergence or an error for the follower; otherwise it parks until one does (PartitionReplica
+ *   .onFetchable tells of each change, .hasNewsFor judges it without a read) or `maxWaitMs` passes. Every answer reads every
  *   partition afresh, so each partition's progress is recorded when the request arrives and its
  *   records are current when it leaves.
  * - At most one parked request per fetcher of a follower broker: a newer one from the same fetcher
@@ -73,7 +73,7 @@ export class ReplicaFetchSessions {
       // Listening starts before the first read, so a change during it is not missed.
       let phase: 'reading' | 'parked' | 'answered' = 'reading';
       let superseded = false;
-      const changedWhileReading = new Set<PartitionFetch>();
+      let changedWhileReading = false;
       let cancelTimer = (): void => {};
       const unsubscribe: (() => void)[] = [];
       const done = (): void => {
@@ -89,10 +89,17 @@ export class ReplicaFetchSessions {
         this.readAll(request).then((partitions) => resolve({ partitions }), reject);
       };
       this.parked.set(session, answer);
+      const watched: [PartitionReplica, PartitionFetch][] = [];
       for (const p of request.partitions) {
         const replica = this.deps.replica(p.topicId, p.partition);
         if (replica === undefined) continue; // answered with an error by the first read
-        unsubscribe.push(replica.onFetchable(() => (phase === 'parked' ? this.checkOne(p, answer) : changedWhileReading.add(p))));
+        watched.push([replica, p]);
+        unsubscribe.push(
+          replica.onFetchable(() => {
+            if (phase === 'parked' && replica.hasNewsFor(p)) answer();
+            else if (phase === 'reading') changedWhileReading = true;
+          }),
+        );
       }
       this.readAll(request).then((first) => {
         if (superseded || first.some(hasNews)) {
@@ -102,22 +109,12 @@ export class ReplicaFetchSessions {
         }
         phase = 'parked';
         cancelTimer = this.deps.clock.setTimer(request.maxWaitMs, answer);
-        for (const p of changedWhileReading) this.checkOne(p, answer);
+        if (changedWhileReading && watched.some(([replica, p]) => replica.hasNewsFor(p))) answer();
       }, (error: unknown) => {
         done();
         reject(error);
       });
     });
-  }
-
-  /** A change on one partition: answer the whole request if that partition now has news (no read). */
-  private checkOne(p: PartitionFetch, answer: () => void): void {
-    this.deps.fetchNow(p.topicId, p.partition, { ...p, maxBytes: 0, maxWaitMs: 0 }).then(
-      (response) => {
-        if (hasNews(response) || ('logEndOffset' in response && response.logEndOffset > p.fetchOffset)) answer();
-      },
-      answer, // a failed read: the answer's own read reports it
-    );
   }
 
   /** Every partition read now, in order, within the response's byte budget. */

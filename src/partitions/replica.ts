@@ -400,6 +400,17 @@ export class PartitionReplica {
     return () => this.fetchableListeners.delete(listener);
   }
 
+  /**
+   * Whether a follower fetch that found nothing to read when it was parked would now be answered
+   * with something: records past its fetch offset, or an error because this replica's role or leader
+   * epoch changed. Synchronous and without a read, for the listeners of `onFetchable`.
+   */
+  hasNewsFor(request: FetchRequest): boolean {
+    if (this.roleValue !== 'leader' || this.stopped) return true;
+    if (request.currentLeaderEpoch >= 0 && request.currentLeaderEpoch !== this.stateValue.leaderEpoch) return true;
+    return this.deps.log.logEndOffset > request.fetchOffset;
+  }
+
   private notifyFetchable(): void {
     for (const listener of [...this.fetchableListeners]) listener();
   }
