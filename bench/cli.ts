@@ -28,7 +28,7 @@ const BENCHES: ReadonlyMap<string, Bench> = new Map([
 ]);
 const DEFAULT_BENCHES = ['cluster'];
 /** Options that take a value, passed to every benchmark. */
-const VALUE_OPTIONS = new Set(['transport', 'repeat', 'peers', 'dir', 'seconds']);
+const VALUE_OPTIONS = new Set(['transport', 'repeat', 'peers', 'dir', 'seconds', 'acks']);
 
 interface Args {
   readonly names: string[];
@@ -38,7 +38,7 @@ interface Args {
 }
 
 function usage(problem: string): never {
-  console.error(`bench: ${problem}\nusage: npm run bench -- [${[...BENCHES.keys()].join('|')}]... [--quick] [--json] [--repeat N] [--peers DIR] [--transport mesh|relay]`);
+  console.error(`bench: ${problem}\nusage: npm run bench -- [${[...BENCHES.keys()].join('|')}]... [--quick] [--json] [--repeat N] [--peers DIR] [--transport mesh|relay] [profile: --seconds N --acks all|1 --dir DIR]`);
   process.exit(2);
 }
 

@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- profile [--seconds N] [--dir DIR]`: one produce run (100 B, acks=all, one producer
- * process, 6 partitions, RF 3, min.insync.replicas=2, flush=always — the first run of the cluster
- * benchmark) with every node process and the producer process under `node --cpu-prof`, then a
- * summary of where the time went (bench/cpu-profile.ts).
+ * `npm run bench -- profile [--seconds N] [--acks all|1] [--dir DIR]`: one produce run (100 B, acks=all
+ * by default, one producer process, 6 partitions, RF 3, min.insync.replicas=2, flush=always — the first
+ * run of the cluster benchmark, or with `--acks 1` the second, not idempotent like it) with every node
+ * process and the producer process under `node --cpu-prof`, then a summary of where the time went
+ * (bench/cpu-profile.ts).
  *
  * Every node gets `NODE_OPTIONS=--import=bench/cpu-prof-preload.js` (Node refuses --cpu-prof there)
  * through `cluster up`'s environment, the producer the same flag as execArgv; SIGUSR2 starts their
@@ -68,6 +69,10 @@ function topRows(label: string, s: ProfileSummary, count: number, list: 'selfByF
 export const profileBench: Bench = async (context) => {
   const seconds = Number(context.options.get('seconds') ?? (context.quick ? 8 : 15));
   if (!(Number.isFinite(seconds) && seconds > 0 && seconds <= 600)) throw new Error('profile: --seconds must be in (0, 600]');
+  const acksOption = context.options.get('acks') ?? 'all';
+  if (acksOption !== 'all' && acksOption !== '1') throw new Error(`profile: --acks must be all or 1, not ${acksOption}`);
+  const acks = acksOption === 'all' ? -1 : 1;
+  const label = `produce 100 B acks=${acksOption}`;
   const given = context.options.get('dir');
   const dir = given === undefined ? await mkdtemp(join(tmpdir(), 'skein-profile-')) : resolve(given);
   const nodesDir = join(dir, 'nodes');
@@ -92,9 +97,9 @@ export const profileBench: Bench = async (context) => {
     await admin.disconnect();
     producer = await LoadClient.start('producer', [`--import=${PRELOAD}`], { SKEIN_CPU_PROF_DIR: producerDir });
     const p = producer;
-    p.onProgress = (text) => context.progress.update(`profile: produce 100 B acks=all: ${text}`);
+    p.onProgress = (text) => context.progress.update(`profile: ${label}: ${text}`);
     const running = p.run(
-      { kind: 'produce', brokers: cluster.brokers, topic: TOPIC, acks: -1, valueBytes: 100, warmupMs: WARMUP_MS, durationMs: seconds * 1000, recordsPerSend: 1000, sendsInFlight: 32 },
+      { kind: 'produce', brokers: cluster.brokers, topic: TOPIC, acks, valueBytes: 100, warmupMs: WARMUP_MS, durationMs: seconds * 1000, recordsPerSend: 1000, sendsInFlight: 32 },
       seconds * 1000 + 120_000,
     );
     // The profilers run during the measurement window only (SIGUSR2 toggles them).
@@ -166,7 +171,7 @@ export const profileBench: Bench = async (context) => {
     });
   }
   const rows: BenchRow[] = [
-    { what: 'produce 100 B acks=all with the profilers on', value: `${formatCount(rate)} rec/s`, note: `${seconds} s window, ${formatCount(result.recordsPerRequest)} records/request; profiles and summary-*.txt in ${dir}` },
+    { what: `${label} with the profilers on`, value: `${formatCount(rate)} rec/s`, note: `${seconds} s window, ${formatCount(result.recordsPerRequest)} records/request; profiles and summary-*.txt in ${dir}` },
     ...[...perNode].sort(([a], [b]) => a - b).map(([id, s]) => ({ what: `node ${id} main thread on-stack`, value: `${((100 * s.busyMs) / s.sampledMs).toFixed(0)}%`, note: `${formatCount(s.busyMs)} of ${formatCount(s.sampledMs)} ms sampled` })),
     ...cpuRows,
     ...(client === undefined ? [] : [{ what: 'producer main thread on-stack', value: `${((100 * client.busyMs) / client.sampledMs).toFixed(0)}%`, note: `${formatCount(client.busyMs)} of ${formatCount(client.sampledMs)} ms sampled` }]),
@@ -176,7 +181,7 @@ export const profileBench: Bench = async (context) => {
   ];
   return {
     figures: {
-      profile_produce_acks_all_rps: Math.round(rate),
+      [acks === -1 ? 'profile_produce_acks_all_rps' : 'profile_produce_acks_1_rps']: Math.round(rate),
       profile_records_per_request: Math.round(result.recordsPerRequest),
       ...(cpuRows.length > 0 && { profile_nodes_cpu_us_per_record: Math.round(usPerRecord(nodesCpuMs) * 100) / 100, profile_producer_cpu_us_per_record: Math.round(usPerRecord(producerCpuMs) * 100) / 100 }),
       profile_nodes_busy_ms: Math.round(nodes.busyMs),
