@@ -1,13 +1,19 @@
 /**
  * The V8 flags a node process runs with, as Kafka's start scripts pick the JVM's collector.
  *
- * Default: `--single-threaded-gc`. A node's JavaScript heap stays small (about 12 MB: record data
- * lives in Buffers outside it), but those Buffers are allocated at the data rate, and V8 answers with a
- * full mark-compact every few tens of milliseconds under load. V8's default hands each one to helper
- * threads (concurrent marking and sweeping), which on a small machine compete with the nodes' main
- * threads, each wake-up a context switch; marking 12 MB on the main thread costs less. Figures:
- * docs/benchmarks.md, "Single-threaded GC". The price: a major collection pauses the node for its
- * whole length; a node whose heap grows large may prefer V8's default (`SKEIN_NODE_V8_FLAGS=`).
+ * Default: `--single-threaded-gc --no-incremental-marking`. A node's JavaScript heap stays small
+ * (about 12 MB: record data lives in Buffers outside it), but those Buffers are allocated at the data
+ * rate, and how V8 answers that decides a good part of a node's CPU (figures: docs/benchmarks.md,
+ * "Single-threaded GC" and "No incremental marking"):
+ * - With incremental marking (V8's default), each 64 MB of new Buffers starts a mark-compact: marking
+ *   in steps while the node runs, about every 100 ms under a produce load, each cycle 15–30 ms of
+ *   steps. Without it, the same pressure is answered by scavenges (about 1 ms; most Buffers die
+ *   young), and a full mark-compact comes about every 600 ms, 20–40 ms in one pause.
+ * - V8's default hands marking and sweeping to helper threads, which on a small machine compete with
+ *   the nodes' main threads, each wake-up a context switch; marking 12 MB on the main thread costs
+ *   less.
+ * The price: a major collection pauses the node for its whole length, 20–40 ms at 12 MB. A node whose
+ * heap grows large (many thousands of partitions) may prefer V8's default (`SKEIN_NODE_V8_FLAGS=`).
  *
  * `SKEIN_NODE_V8_FLAGS` (space-separated `--flags`) replaces the default; empty means none.
  * Invariant: every way Skein starts a node (`skein cluster up`, `skein node` by hand — which
@@ -16,7 +22,7 @@
  */
 import { UsageError } from './args.js';
 
-export const DEFAULT_NODE_V8_FLAGS: readonly string[] = ['--single-threaded-gc'];
+export const DEFAULT_NODE_V8_FLAGS: readonly string[] = ['--single-threaded-gc', '--no-incremental-marking'];
 export const NODE_V8_FLAGS_ENV = 'SKEIN_NODE_V8_FLAGS';
 
 /** The flags for node processes; throws UsageError for an override that is not a list of `--flags`. */

@@ -8,9 +8,9 @@ import { DEFAULT_NODE_V8_FLAGS, nodeProcessArgs, nodeV8Flags } from '../../src/c
 import { missingNodeFlags } from '../../src/cli/node-relaunch.js';
 
 describe('node V8 flags', () => {
-  it('defaults to single-threaded GC', () => {
-    expect(nodeV8Flags({})).to.deep.equal(['--single-threaded-gc']);
-    expect(nodeProcessArgs('bin/skein.js', 'c.json', {})).to.deep.equal(['--single-threaded-gc', 'bin/skein.js', 'node', '--config', 'c.json']);
+  it('defaults to single-threaded GC without incremental marking', () => {
+    expect(nodeV8Flags({})).to.deep.equal(['--single-threaded-gc', '--no-incremental-marking']);
+    expect(nodeProcessArgs('bin/skein.js', 'c.json', {})).to.deep.equal(['--single-threaded-gc', '--no-incremental-marking', 'bin/skein.js', 'node', '--config', 'c.json']);
   });
 
   it('SKEIN_NODE_V8_FLAGS replaces the default; empty means none', () => {
@@ -27,8 +27,8 @@ describe('node V8 flags', () => {
 
   it('asks for a relaunch only when a flag is missing and the process is not already relaunched', () => {
     expect(missingNodeFlags([], {})).to.deep.equal(DEFAULT_NODE_V8_FLAGS);
-    expect(missingNodeFlags(['--single-threaded-gc'], {})).to.deep.equal([]);
-    expect(missingNodeFlags(['--inspect', '--single-threaded-gc'], {})).to.deep.equal([]);
+    expect(missingNodeFlags(['--single-threaded-gc'], {})).to.deep.equal(['--no-incremental-marking']);
+    expect(missingNodeFlags(['--no-incremental-marking', '--inspect', '--single-threaded-gc'], {})).to.deep.equal([]);
     expect(missingNodeFlags([], { SKEIN_NODE_V8_FLAGS: '' })).to.deep.equal([]);
     expect(missingNodeFlags(['--a'], { SKEIN_NODE_V8_FLAGS: '--a --b' })).to.deep.equal(['--b']);
     expect(missingNodeFlags([], { SKEIN_NODE_RELAUNCHED: '1' })).to.deep.equal([]);

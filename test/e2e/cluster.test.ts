@@ -12,6 +12,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_NODE_V8_FLAGS } from '../../src/cli/node-flags.js';
 import { Skein } from '../../src/client/skein.js';
 import type { Admin } from '../../src/client/admin.js';
 import { ClusterProcesses, runSkein } from './cluster-processes.js';
@@ -73,7 +74,7 @@ describe('end to end: a 3-node cluster of real processes', function () {
       expect(failed, `sends that failed: ${failed.map(String).join('; ')}`).to.deep.equal([]);
       expect(acknowledged.size).to.equal(TOTAL);
       // Every node runs with the node V8 flags: those of cluster up, and the one restarted by hand (relaunched).
-      for (const id of [1, 2, 3]) expect(readFileSync(`/proc/${cluster.pidOf(id)}/cmdline`, 'utf8').split('\0'), `node ${id}`).to.include('--single-threaded-gc');
+      for (const id of [1, 2, 3]) expect(readFileSync(`/proc/${cluster.pidOf(id)}/cmdline`, 'utf8').split('\0'), `node ${id}`).to.include.members([...DEFAULT_NODE_V8_FLAGS]);
       const logs = [1, 2, 3].map((id) => readFileSync(join(cluster.nodeDir(id), 'node.log'), 'utf8')).join('\n');
       expect(logs, 'fenced for its closed connections').to.match(new RegExp(`fencing broker ${victim}: no connection for \\d+ ms`));
 

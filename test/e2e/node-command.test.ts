@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_NODE_V8_FLAGS } from '../../src/cli/node-flags.js';
 import { generateClusterId, writeNodeConfigFile } from '../../src/node/node-config.js';
 import { waitUntil } from '../support/test-nodes.js';
 import { alive, freePortRange, SKEIN_BIN } from './cluster-processes.js';
@@ -74,8 +75,10 @@ describe('end to end: skein node started by hand', function () {
     await waitUntil('listening on', () => s.output().includes('listening on'), 30_000);
     const pid = Number(readFileSync(join(dataDir, 'pid'), 'utf8'));
     expect(pid).to.not.equal(s.child.pid);
-    expect(commandLine(pid)).to.include('--single-threaded-gc');
-    expect(commandLine(s.child.pid as number)).to.not.include('--single-threaded-gc');
+    for (const flag of DEFAULT_NODE_V8_FLAGS) {
+      expect(commandLine(pid)).to.include(flag);
+      expect(commandLine(s.child.pid as number)).to.not.include(flag);
+    }
     s.child.kill('SIGINT');
     expect(await s.exited, `exit code; the command printed:\n${s.output()}`).to.equal(0);
     expect(s.output()).to.match(/SIGINT, controlled shutdown[\s\S]*node 1 stopped/);
