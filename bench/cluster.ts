@@ -7,9 +7,11 @@
  * Runs, in order (durations: full / --quick):
  * 1. ceilings: loopback WebSocket between two processes, sequential disk write with fdatasync;
  * 2. produce, closed loop, one producer process, many send calls in flight: 100 B and 1 KiB values,
- *    acks=all (idempotent) and acks=1; `repeat` rounds, interleaved, medians reported; after each run
- *    the next waits until the followers have caught up (`settle`), so no run measures another's backlog;
- * 3. consume: one consumer process reads the 100 B acks=all topic from the beginning (`repeat` times);
+ *    acks=all (idempotent) and acks=1; `repeat` rounds, interleaved, medians reported. Each run writes
+ *    a topic of its own, deleted after it (the next run waits until its files are gone), so that no
+ *    run measures another's backlog or the page cache of the data before it; the last round's 100 B
+ *    acks=all topic is kept for the consume runs, once the followers have caught up (`settle`);
+ * 3. consume: one consumer process reads that topic from the beginning (`repeat` times);
  * 4. latency: open loop at 50,000 records/s, acks=all; produce-to-ack in the producer process,
  *    produce-to-consume in a consumer process, both from each record's due time;
  * 5. fill: the topics so far are deleted, then acks=1 1 KiB records until a node holds `recoveryBytes`
@@ -105,6 +107,26 @@ async function partitionBytes(nodeDir: string): Promise<number> {
   return total;
 }
 
+/** Bytes of partition data held by each node, in node id order. */
+function heldByEachNode(cluster: LocalCluster): Promise<number[]> {
+  return Promise.all(Array.from({ length: cluster.nodes }, (_, i) => partitionBytes(cluster.nodeDir(i + 1))));
+}
+
+/**
+ * Deletes a produce run's topic and waits (up to a minute) until every node holds no more than it did
+ * before the topic was created: deleted files leave the page cache, and on this machine class writing
+ * into a page cache that has grown by tens of GB is several times slower (docs/benchmarks.md, "Why the
+ * second round"), so a run would otherwise measure the data of the runs before it.
+ */
+async function dropTopic(admin: Admin, cluster: LocalCluster, topic: string, heldBefore: readonly number[], progress: BenchContext['progress'], label: string): Promise<void> {
+  progress.update(`${label}: deleting ${topic}`);
+  await admin.deleteTopics({ topics: [topic] });
+  await waitFor(`the files of ${topic} to leave the disks`, 60_000, async () => {
+    const held = await heldByEachNode(cluster);
+    return held.every((bytes, i) => bytes <= (heldBefore[i] ?? 0) + 16 * MIB) ? true : undefined;
+  }, 250).catch((e: unknown) => progress.update(`${label}: ${String(e)}; going on`, true));
+}
+
 function load1(): number {
   return loadavg()[0] ?? 0;
 }
@@ -172,29 +194,32 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
     const c = consumer;
     await admin.connect();
     const brokers = cluster.brokers;
-    for (const kind of PRODUCE_KINDS) await createTopic(admin, kind.topic);
 
     // 2. Produce, closed loop: rounds interleave the kinds so that load drifts hit each kind alike.
     const produce = new Map<string, ProduceResult[]>(PRODUCE_KINDS.map((k) => [k.key, []]));
     const settleMs: number[] = [];
+    const consumeTopic = `${(PRODUCE_KINDS[0] as ProduceKind).topic}-${plan.repeat}`;
     for (let round = 1; round <= plan.repeat; round++) {
       for (const kind of PRODUCE_KINDS) {
         const label = `cluster: produce ${kind.label}, round ${round}/${plan.repeat}`;
         progress.update(label, true);
+        const topic = `${kind.topic}-${round}`;
+        const heldBefore = await heldByEachNode(cluster);
+        await createTopic(admin, topic);
         p.onProgress = (text) => progress.update(`${label}: ${text}`);
         const result = await p.run(
-          { kind: 'produce', brokers, topic: kind.topic, acks: kind.acks, valueBytes: kind.valueBytes, warmupMs: plan.warmupMs, durationMs: plan.produceMs, recordsPerSend: RECORDS_PER_SEND, sendsInFlight: SENDS_IN_FLIGHT },
+          { kind: 'produce', brokers, topic, acks: kind.acks, valueBytes: kind.valueBytes, warmupMs: plan.warmupMs, durationMs: plan.produceMs, recordsPerSend: RECORDS_PER_SEND, sendsInFlight: SENDS_IN_FLIGHT },
           plan.warmupMs + plan.produceMs + 120_000,
         );
         produce.get(kind.key)?.push(result);
         loads.push(load1());
         progress.update(`${label}: ${formatCount(result.records / result.seconds)} records/s`, true);
-        settleMs.push(await settle(admin, [kind.topic], progress, label));
+        if (topic === consumeTopic) settleMs.push(await settle(admin, [topic], progress, label));
+        else await dropTopic(admin, cluster, topic, heldBefore, progress, label);
       }
     }
 
-    // 3. Consume the 100 B acks=all topic from the beginning.
-    const consumeTopic = (PRODUCE_KINDS[0] as ProduceKind).topic;
+    // 3. Consume the last round's 100 B acks=all topic from the beginning.
     const stored = (await admin.fetchTopicOffsets(consumeTopic)).reduce((sum, o) => sum + o.high - o.low, 0);
     const consume: ConsumeResult[] = [];
     for (let round = 1; round <= plan.repeat; round++) {
@@ -413,7 +438,7 @@ export const clusterBench: Bench = async (context: BenchContext) => {
   rows.push({
     what: 'setup',
     value: '',
-    note: `3 node processes, ${PARTITIONS} partitions, RF ${REPLICATION}, min.insync.replicas=2, flush=always; ${plan.quick ? '--quick, ' : ''}medians of ${plan.repeat}; 1-min load ${figures['load_avg_min'].toFixed(1)}..${figures['load_avg_max'].toFixed(1)}; after each produce run waited up to ${(figures['settle_ms_max'] / 1000).toFixed(1)} s for the followers to catch up`,
+    note: `3 node processes, ${PARTITIONS} partitions, RF ${REPLICATION}, min.insync.replicas=2, flush=always; ${plan.quick ? '--quick, ' : ''}medians of ${plan.repeat}; 1-min load ${figures['load_avg_min'].toFixed(1)}..${figures['load_avg_max'].toFixed(1)}; each produce run on a topic of its own, deleted after it; waited ${(figures['settle_ms_max'] / 1000).toFixed(1)} s for the followers of the one kept for consume`,
   });
   return { figures, rows };
 };
