@@ -93,14 +93,29 @@ const PRODUCE_KINDS: readonly ProduceKind[] = [
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Bytes of partition data (segment files and their indexes) under a node's directory. */
+/** Whether `error` says a file or directory is missing. */
+function isMissing(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'ENOENT';
+}
+
+/**
+ * Bytes of partition data (segment files and their indexes) under a node's directory. A file or
+ * directory removed during the walk (a topic being deleted) counts as nothing.
+ */
 async function partitionBytes(nodeDir: string): Promise<number> {
   let total = 0;
   const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else total += (await stat(path)).size;
+      else total += await stat(path).then((s) => s.size, (error: unknown) => (isMissing(error) ? 0 : Promise.reject(error)));
     }
   };
   await walk(join(nodeDir, 'partitions'));
@@ -115,8 +130,8 @@ function heldByEachNode(cluster: LocalCluster): Promise<number[]> {
 /**
  * Deletes a produce run's topic and waits (up to a minute) until every node holds no more than it did
  * before the topic was created: deleted files leave the page cache, and on this machine class writing
- * into a page cache that has grown by tens of GB is several times slower (docs/benchmarks.md, "Why the
- * second round"), so a run would otherwise measure the data of the runs before it.
+ * into a page cache that has grown by several GB is far slower (docs/benchmarks.md, "Why the second
+ * round"), so a run would otherwise measure the data of the runs before it.
  */
 async function dropTopic(admin: Admin, cluster: LocalCluster, topic: string, heldBefore: readonly number[], progress: BenchContext['progress'], label: string): Promise<void> {
   progress.update(`${label}: deleting ${topic}`);
