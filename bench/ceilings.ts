@@ -7,7 +7,10 @@
  *   flight; 64 KiB frames give MB/s, 1 KiB frames give frames/s;
  * - sequential disk write with fsync: 16 KiB writes then one fdatasync (bench/log.ts), in a temporary
  *   directory on the same file system as the cluster's data; and 16 KiB write + fdatasync each (the
- *   fsync rate, which bounds flush=always without group commit).
+ *   fsync rate, which bounds flush=always without group commit);
+ * - the latency floor: produce→ack of a bare acks=all chain of three processes (bench/latency-floor.ts),
+ *   at the request rate of the suite's latency run; 3 rounds (1 with --quick), the median of each
+ *   percentile (a single stall of 100 ms moves the p99 of one 10 s round).
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { measureLatencyFloor } from './latency-floor.js';
+import { median, type LatencySummary } from './latency-recorder.js';
 import { makeBatch, mbPerS, rawPhase, sequentialCeiling } from './log.js';
 
 const ECHO_PATH = fileURLToPath(new URL('./ws-echo.js', import.meta.url));
@@ -26,6 +31,7 @@ export interface Ceilings {
   readonly wsFramesPerS1k: number;
   readonly diskSequentialMbPerS: number;
   readonly diskFsyncsPerS: number;
+  readonly latencyFloor: Pick<LatencySummary, 'p50Ms' | 'p99Ms' | 'p999Ms'>;
 }
 
 /** Frames of `frameBytes` for about `durationMs`, WINDOW in flight; returns frames and seconds. */
@@ -89,5 +95,8 @@ export async function measureDiskCeiling(sequentialBytes: number, fsyncPhaseMs: 
 export async function measureCeilings(options: { readonly quick: boolean }): Promise<Ceilings> {
   const ws = await measureWsCeiling(options.quick ? 1500 : 3000);
   const disk = await measureDiskCeiling((options.quick ? 256 : 512) * 1024 * 1024, options.quick ? 1000 : 2000);
-  return { wsMbPerS: ws.mbPerS, wsFramesPerS1k: ws.framesPerS1k, diskSequentialMbPerS: disk.sequentialMbPerS, diskFsyncsPerS: disk.fsyncsPerS };
+  const floors: LatencySummary[] = [];
+  for (let round = 0; round < (options.quick ? 1 : 3); round++) floors.push(await measureLatencyFloor(options.quick ? 1000 : 2000, options.quick ? 5000 : 10_000));
+  const latencyFloor = { p50Ms: median(floors.map((f) => f.p50Ms)), p99Ms: median(floors.map((f) => f.p99Ms)), p999Ms: median(floors.map((f) => f.p999Ms)) };
+  return { wsMbPerS: ws.mbPerS, wsFramesPerS1k: ws.framesPerS1k, diskSequentialMbPerS: disk.sequentialMbPerS, diskFsyncsPerS: disk.fsyncsPerS, latencyFloor };
 }

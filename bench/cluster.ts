@@ -5,7 +5,8 @@
  * replication factor 3, min.insync.replicas=2, flush=always.
  *
  * Runs, in order (durations: full / --quick):
- * 1. ceilings: loopback WebSocket between two processes, sequential disk write with fdatasync;
+ * 1. ceilings: loopback WebSocket between two processes, sequential disk write with fdatasync, and the
+ *    latency floor (produce→ack of a bare acks=all chain of three processes, bench/latency-floor.ts);
  * 2. produce, closed loop, one producer process, many send calls in flight: 100 B and 1 KiB values,
  *    acks=all (idempotent) and acks=1; `repeat` rounds, interleaved, medians reported. Each run writes
  *    a topic of its own, deleted after it (the next run waits until its files are gone), so that no
@@ -192,7 +193,7 @@ async function settle(admin: Admin, topics: string[], progress: BenchContext['pr
 async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<Measured> {
   const progress = context.progress;
   const loads: number[] = [load1()];
-  progress.update('cluster: measuring the ceilings (loopback WebSocket, disk with fdatasync)', true);
+  progress.update('cluster: measuring the ceilings (loopback WebSocket, disk with fdatasync, latency floor)', true);
   const ceilings = await measureCeilings({ quick: plan.quick });
   loads.push(load1());
 
@@ -437,6 +438,15 @@ export const clusterBench: Bench = async (context: BenchContext) => {
   figures['disk_fsyncs_per_s'] = Math.round(m.ceilings.diskFsyncsPerS);
   rows.push({ what: 'ceiling: loopback WebSocket, 64 KiB frames', value: `${formatCount(ws)} MB/s`, note: `1 KiB frames: ${formatCount(m.ceilings.wsFramesPerS1k)}/s` });
   rows.push({ what: 'ceiling: sequential write, fdatasync at end', value: `${formatCount(disk)} MB/s`, note: `16 KiB write + fdatasync each: ${formatCount(m.ceilings.diskFsyncsPerS)}/s` });
+  const floor = m.ceilings.latencyFloor;
+  figures['latency_floor_p50_ms'] = Math.round(floor.p50Ms * 100) / 100;
+  figures['latency_floor_p99_ms'] = Math.round(floor.p99Ms * 100) / 100;
+  figures['latency_floor_p999_ms'] = Math.round(floor.p999Ms * 100) / 100;
+  rows.push({
+    what: 'floor: produce->ack of a bare acks=all chain',
+    value: `p99 ${ms(floor.p99Ms)}`,
+    note: `p50 ${ms(floor.p50Ms)}, p99.9 ${ms(floor.p999Ms)}; 3 processes, no Skein (bench/latency-floor.ts); Skein's produce->ack p99 is ${((figures['ack_p99_ms'] ?? Number.NaN) / floor.p99Ms).toFixed(1)}x it`,
+  });
 
   if (m.peers instanceof Error) {
     rows.push({ what: 'NATS JetStream R3, 100 B acked publishes', value: 'failed', note: m.peers.message });

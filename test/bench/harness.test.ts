@@ -3,12 +3,14 @@
  * - percentiles and medians, and the CPU-profile summary on a hand-made profile;
  * - a load worker process against a real 3-node cluster: a closed-loop produce whose acknowledged
  *   records are all read back by a consumer process, and an open-loop (paced) run whose every record
- *   is acknowledged and consumed, with a latency sample per record.
+ *   is acknowledged and consumed, with a latency sample per record;
+ * - the latency floor's bare chain: every batch acknowledged, one sample per batch after the warm-up.
  */
 import { expect } from 'chai';
 import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { summariseProfiles, type CpuProfile } from '../../bench/cpu-profile.js';
+import { measureLatencyFloor } from '../../bench/latency-floor.js';
 import { LatencyRecorder, median, percentile } from '../../bench/latency-recorder.js';
 import { LoadClient } from '../../bench/load-client.js';
 import { wallMs } from '../../bench/load-protocol.js';
@@ -134,5 +136,19 @@ describe('bench harness: `npm run bench -- latency`', function () {
     expect(result.rows.find((r) => r.what.startsWith('produce->consume'))?.note).to.include('every record consumed');
     const left = await readdir(tmpdir()).then((names) => names.filter((n) => n.startsWith('skein-bench-latency-')));
     expect(left, 'the cluster directory is removed').to.deep.equal([]);
+  });
+});
+
+describe('bench harness: the latency floor', function () {
+  this.timeout(60_000);
+
+  it('acknowledges every batch of the bare chain, one sample per batch due after the warm-up, and leaves nothing behind', async () => {
+    const floor = await measureLatencyFloor(500, 1000);
+    // 6 partitions, one batch each every 13 ms: about 6 x 1000 / 13 = 462 batches due in the window.
+    expect(floor.count).to.be.closeTo(462, 6);
+    expect(floor.dropped).to.equal(0);
+    expect(floor.p50Ms).to.be.greaterThan(0).and.at.most(floor.p99Ms);
+    const left = await readdir(tmpdir()).then((names) => names.filter((n) => n.startsWith('skein-bench-floor-')));
+    expect(left, 'the files are removed').to.deep.equal([]);
   });
 });
