@@ -86,7 +86,7 @@ export class ChaosCluster {
       const ports = await freePorts(n);
       const portOf = (id: number): number => ports[id - 1] as number;
       for (let i = 1; i <= n; i++) {
-        for (let j = 1; j <= n; j++) if (i !== j) cluster.links.set(`${i}->${j}`, await LinkProxy.start({ targetPort: portOf(j), name: `${i}->${j}` }));
+        for (let j = 1; j <= n; j++) if (i !== j) cluster.links.set(`${i}->${j}`, await LinkProxy.start({ targetPort: portOf(j), name: `${i}->${j}`, avoidPorts: ports }));
       }
       const clusterId = generateClusterId();
       const voters = Array.from({ length: n }, (_, k) => ({ id: k + 1, url: `ws://127.0.0.1:${portOf(k + 1)}` }));

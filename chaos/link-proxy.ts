@@ -112,19 +112,36 @@ export class LinkProxy {
     readonly name: string,
   ) {}
 
-  /** Starts a proxy on 127.0.0.1 (`port` 0: any free port) forwarding to 127.0.0.1:`targetPort`. */
-  static async start(options: { readonly targetPort: number; readonly port?: number; readonly name?: string }): Promise<LinkProxy> {
-    const server = createServer();
-    const proxy = new LinkProxy(server, options.targetPort, options.name ?? `->${options.targetPort}`);
-    server.on('connection', (socket) => proxy.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 0, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return proxy;
+  /**
+   * Starts a proxy on 127.0.0.1 (`port` 0: any free port) forwarding to 127.0.0.1:`targetPort`.
+   * `avoidPorts`: ports chosen for others but not bound yet (the nodes' listen ports, from `freePorts`,
+   * which releases them at once); a free port the OS hands out from among them is given back and
+   * another taken, so the proxy never takes the port its node is about to listen on.
+   */
+  static async start(options: { readonly targetPort: number; readonly port?: number; readonly name?: string; readonly avoidPorts?: Iterable<number> }): Promise<LinkProxy> {
+    const avoid = new Set(options.avoidPorts ?? []);
+    const held: Server[] = []; // ports to avoid that the OS handed out: kept bound until the end, so it cannot hand them out again
+    try {
+      for (;;) {
+        const server = createServer();
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(options.port ?? 0, '127.0.0.1', () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        if (options.port === undefined && avoid.has((server.address() as { port: number }).port)) {
+          held.push(server);
+          continue;
+        }
+        const proxy = new LinkProxy(server, options.targetPort, options.name ?? `->${options.targetPort}`);
+        server.on('connection', (socket) => proxy.accept(socket));
+        return proxy;
+      }
+    } finally {
+      await Promise.all(held.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    }
   }
 
   get port(): number {

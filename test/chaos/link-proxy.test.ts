@@ -5,6 +5,7 @@
  * beyond "not delivered while held".
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { LinkProxy } from '../../chaos/link-proxy.js';
 import { waitFor } from '../support/test-nodes.js';
@@ -56,6 +57,20 @@ describe('chaos LinkProxy', () => {
     });
     return { socket, received: () => received, closed: () => closed };
   }
+
+  it('never listens on a port it was told to avoid (a node port chosen but not bound yet)', async () => {
+    // Half of the ports a listen on port 0 can get (Linux hands out odd ports of the ephemeral range
+    // for those; to be sure, every port that is 1 or 2 mod 4): without the rule, 20 proxies would
+    // almost surely take some of them (each with a chance of about one half).
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [number, number];
+    const avoidPorts = new Set<number>();
+    for (let port = low; port <= high; port++) if (port % 4 === 1 || port % 4 === 2) avoidPorts.add(port);
+    for (let i = 0; i < 20; i++) {
+      const p = await LinkProxy.start({ targetPort: echoPort, name: `avoid-${i}`, avoidPorts });
+      proxies.push(p);
+      expect(avoidPorts.has(p.port), `port ${p.port}`).to.equal(false);
+    }
+  });
 
   it('passes bytes both ways, in order', async () => {
     const p = await proxy();

@@ -57,7 +57,8 @@ describe('peerUrls route every inter-node link through a proxy', function () {
 
   it('a node whose links are blackholed is fenced, though clients reach it; healed, it is back', async () => {
     const base = await testNodeConfigs(3, dirs, { clusterId: 'peerUrlsTest', overrides: { sessionTimeoutMs: 2000 } });
-    for (const a of base) for (const b of base) if (a.nodeId !== b.nodeId) proxies.set(`${a.nodeId}->${b.nodeId}`, await LinkProxy.start({ targetPort: b.listen.port }));
+    const nodePorts = base.map((c) => c.listen.port);
+    for (const a of base) for (const b of base) if (a.nodeId !== b.nodeId) proxies.set(`${a.nodeId}->${b.nodeId}`, await LinkProxy.start({ targetPort: b.listen.port, avoidPorts: nodePorts }));
     const configs: NodeConfig[] = base.map((c) => ({ ...c, peerUrls: new Map(base.filter((o) => o.nodeId !== c.nodeId).map((o) => [o.nodeId, (proxies.get(`${c.nodeId}->${o.nodeId}`) as LinkProxy).url])) }));
     nodes.push(...(await Promise.all(configs.map((c) => startNode(c)))));
 
