@@ -36,6 +36,9 @@ const runner = mocha.run(() => {
   const pending = runner.stats?.pending ?? 0;
   console.log(`\n${passed} passed, ${failed} failed${pending > 0 ? `, ${pending} skipped` : ''}`);
   process.exitCode = failed > 0 || passed === 0 ? 1 : 0;
+  // A failed test may leave servers or nodes running that keep the process alive; the verdict is in,
+  // so do not let CI wait for them. (A passing suite still has to exit on its own.)
+  if (process.exitCode !== 0) setTimeout(() => process.exit(), 2000).unref();
 });
 runner.on('pass', () => passed++);
 runner.on('fail', () => failed++);

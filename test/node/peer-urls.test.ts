@@ -60,7 +60,10 @@ describe('peerUrls route every inter-node link through a proxy', function () {
     const nodePorts = base.map((c) => c.listen.port);
     for (const a of base) for (const b of base) if (a.nodeId !== b.nodeId) proxies.set(`${a.nodeId}->${b.nodeId}`, await LinkProxy.start({ targetPort: b.listen.port, avoidPorts: nodePorts }));
     const configs: NodeConfig[] = base.map((c) => ({ ...c, peerUrls: new Map(base.filter((o) => o.nodeId !== c.nodeId).map((o) => [o.nodeId, (proxies.get(`${c.nodeId}->${o.nodeId}`) as LinkProxy).url])) }));
-    nodes.push(...(await Promise.all(configs.map((c) => startNode(c)))));
+    // Every node that started is stopped by `after`, also when another failed to start.
+    const started = await Promise.allSettled(configs.map((c) => startNode(c)));
+    for (const s of started) if (s.status === 'fulfilled') nodes.push(s.value);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
 
     // The view of the active controller (in-process): a cut-off node's own image would not show it fenced.
     const fencedBrokers = (): number[] | undefined => {
