@@ -129,17 +129,18 @@ function heldByEachNode(cluster: LocalCluster): Promise<number[]> {
 }
 
 /**
- * Deletes a produce run's topic and waits (up to a minute) until every node holds no more than it did
- * before the topic was created: deleted files leave the page cache, and on this machine class writing
- * into a page cache that has grown by several GB is far slower (docs/benchmarks.md, "Why the second
- * round"), so a run would otherwise measure the data of the runs before it.
+ * Deletes `topics` and waits (up to a minute) until every node holds at most `heldBefore` (its bytes
+ * before they were created; none: nothing) plus 16 MiB: deleted files leave the page cache, and on
+ * this machine class writing into a page cache that has grown by several GB is far slower
+ * (docs/benchmarks.md, "Why the second round"), so a run would otherwise measure the data of the runs
+ * before it. A wait that times out is reported and the benchmark goes on.
  */
-async function dropTopic(admin: Admin, cluster: LocalCluster, topic: string, heldBefore: readonly number[], progress: BenchContext['progress'], label: string): Promise<void> {
-  progress.update(`${label}: deleting ${topic}`);
-  await admin.deleteTopics({ topics: [topic] });
-  await waitFor(`the files of ${topic} to leave the disks`, 60_000, async () => {
+async function dropTopics(admin: Admin, cluster: LocalCluster, topics: string[], heldBefore: readonly number[] | undefined, progress: BenchContext['progress'], label: string): Promise<void> {
+  progress.update(`${label}: deleting ${topics.join(', ')}`);
+  await admin.deleteTopics({ topics });
+  await waitFor(`the deleted topics to leave the disks`, 60_000, async () => {
     const held = await heldByEachNode(cluster);
-    return held.every((bytes, i) => bytes <= (heldBefore[i] ?? 0) + 16 * MIB) ? true : undefined;
+    return held.every((bytes, i) => bytes <= (heldBefore?.[i] ?? 0) + 16 * MIB) ? true : undefined;
   }, 250).catch((e: unknown) => progress.update(`${label}: ${String(e)}; going on`, true));
 }
 
@@ -231,7 +232,7 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
         loads.push(load1());
         progress.update(`${label}: ${formatCount(result.records / result.seconds)} records/s`, true);
         if (topic === consumeTopic) settleMs.push(await settle(admin, [topic], progress, label));
-        else await dropTopic(admin, cluster, topic, heldBefore, progress, label);
+        else await dropTopics(admin, cluster, [topic], heldBefore, progress, label);
       }
     }
 
@@ -258,12 +259,7 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
 
     // 5. Fill until a node holds recoveryBytes of partition data (every node holds every partition).
     // The topics so far go first, so that the data held does not depend on how fast they were written.
-    progress.update('cluster: deleting the topics so far', true);
-    await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith('bench-')) });
-    await waitFor('the deleted topics to leave the disks', 60_000, async () => {
-      const sizes = await Promise.all([1, 2, 3].map((id) => partitionBytes(cluster.nodeDir(id))));
-      return sizes.every((b) => b < 16 * MIB) ? true : undefined;
-    }, 250).catch((e: unknown) => progress.update(`cluster: ${String(e)}; filling anyway`, true));
+    await dropTopics(admin, cluster, (await admin.listTopics()).filter((t) => t.startsWith('bench-')), undefined, progress, 'cluster: before the fill');
     await createTopic(admin, 'bench-fill');
     const held = await partitionBytes(cluster.nodeDir(1));
     let fillMbPerS = Number.NaN;
@@ -278,7 +274,7 @@ async function measure(context: BenchContext, plan: ClusterBenchPlan): Promise<M
     // acks=1 answers before the followers have copied: wait until every node holds as much as the
     // others (the failover's victim, whichever node it is, is the one restarted below).
     await waitFor('every node to hold the filled data', 300_000, async () => {
-      const sizes = await Promise.all([1, 2, 3].map((id) => partitionBytes(cluster.nodeDir(id))));
+      const sizes = await heldByEachNode(cluster);
       return Math.min(...sizes) >= 0.99 * Math.max(...sizes) ? true : undefined;
     }, 250).catch((e: unknown) => progress.update(`cluster: ${String(e)}; measuring recovery anyway`, true));
 
